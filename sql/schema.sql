@@ -1,0 +1,164 @@
+-- azure_sync 0.1.0: tables of the backup portal and the state the sync keeps.
+-- Created in schema azure_sync (the control file's schema) by CREATE EXTENSION.
+
+-- Settings that are not secret: endpoints, bucket, limits.
+CREATE TABLE azure_sync.settings (
+    name       text PRIMARY KEY,
+    value      text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE azure_sync.settings IS 'Non-secret configuration; set with azure_sync.configure(), shown with azure_sync.show_config().';
+
+-- Secrets when Supabase Vault is absent: only the extension's owner can read this table.
+CREATE TABLE azure_sync.secrets (
+    name       text PRIMARY KEY CHECK (name IN ('azure_url', 'azure_connection_string', 'service_role_key')),
+    value      text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE azure_sync.secrets IS 'SAS URL, connection string, service-role key (when the vault schema is absent). Never granted to anyone.';
+
+CREATE TABLE azure_sync.service_company_groups (
+    id                  bigint PRIMARY KEY,               -- ServiceCompanyGroupId
+    name                text NOT NULL,
+    is_active           boolean NOT NULL DEFAULT true,
+    -- GeneratedAt of the file that last wrote this row: an older file never overwrites it.
+    source_generated_at timestamptz NOT NULL,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE azure_sync.companies (
+    id                  bigint PRIMARY KEY,               -- ServiceCompanyId
+    group_id            bigint NOT NULL REFERENCES azure_sync.service_company_groups (id),
+    name                text NOT NULL,
+    is_active           boolean NOT NULL DEFAULT true,
+    time_zone_id        text,
+    feature_toggles     jsonb NOT NULL DEFAULT '{}',
+    source_generated_at timestamptz NOT NULL,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX companies_group_id_idx ON azure_sync.companies (group_id);
+
+-- One profile per upstream UserId (the same id as the Supabase Auth user).
+CREATE TABLE azure_sync.user_profiles (
+    id          uuid PRIMARY KEY,                         -- UserId
+    email       text NOT NULL,                            -- lowercased
+    first_name  text,
+    last_name   text,
+    full_name   text,
+    -- sha256 of the upstream record (names, email, memberships): unchanged users cost nothing.
+    record_hash text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX user_profiles_email_idx ON azure_sync.user_profiles (email);
+
+-- Every company a person works for, with their roles there.
+CREATE TABLE azure_sync.company_memberships (
+    user_id                 uuid NOT NULL REFERENCES azure_sync.user_profiles (id) ON DELETE CASCADE,
+    company_id              bigint NOT NULL REFERENCES azure_sync.companies (id),
+    employee_information_id bigint,
+    roles                   text[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (user_id, company_id)
+);
+CREATE INDEX company_memberships_company_id_idx ON azure_sync.company_memberships (company_id);
+
+-- One row per company and day (DateRangeStart): the snapshot's metadata.
+CREATE TABLE azure_sync.schedule_data (
+    service_company_id bigint NOT NULL REFERENCES azure_sync.companies (id),
+    schedule_date      date NOT NULL,                     -- DateRangeStart
+    date_range_end     date NOT NULL,
+    generated_at       timestamptz NOT NULL,
+    job_count          integer NOT NULL,
+    storage_path       text NOT NULL,                     -- {ServiceCompanyId}/{DateRangeStart}/schedule.json
+    size_bytes         bigint NOT NULL,
+    content_sha256     text NOT NULL,
+    azure_blob_name    text,
+    azure_blob_hash    text,                              -- the blob's ETag when it came from Azure
+    synced_at          timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (service_company_id, schedule_date)
+);
+
+-- The embedded storage backend: snapshot bytes kept in the database when no Storage API is
+-- configured, so that a plain PostgreSQL serves the portal's reads.
+CREATE TABLE azure_sync.stored_objects (
+    bucket         text NOT NULL,
+    path           text NOT NULL,
+    content        bytea NOT NULL,
+    content_type   text NOT NULL DEFAULT 'application/json',
+    size_bytes     bigint NOT NULL,
+    content_sha256 text NOT NULL,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (bucket, path)
+);
+
+-- What was last applied of each blob: the listing's ETag decides whether to download again.
+CREATE TABLE azure_sync.blob_state (
+    blob_name            text PRIMARY KEY,
+    kind                 text NOT NULL CHECK (kind IN ('users', 'schedule')),
+    applied_etag         text,                            -- NULL: never applied
+    content_sha256       text,
+    size_bytes           bigint,
+    applied_at           timestamptz,
+    last_error           text,
+    last_failed_at       timestamptz,
+    consecutive_failures integer NOT NULL DEFAULT 0
+);
+
+-- The users.json last applied (one row): an older GeneratedAt is never applied after it.
+CREATE TABLE azure_sync.users_file_state (
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    generated_at   timestamptz NOT NULL,
+    content_sha256 text NOT NULL,
+    applied_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- One-time permissions, granted by a DBA, to pass the mass-deletion guard once.
+CREATE TABLE azure_sync.deletion_allowances (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    granted_by name NOT NULL DEFAULT current_user,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    reason     text,
+    used_at    timestamptz,
+    users_deleted integer
+);
+CREATE INDEX deletion_allowances_unused_idx ON azure_sync.deletion_allowances (id) WHERE used_at IS NULL;
+
+-- One row per run of azure_sync.run(), failed and skipped runs included.
+CREATE TABLE azure_sync.sync_jobs (
+    id                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at             timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at            timestamptz,
+    status                 text NOT NULL CHECK (status IN ('running', 'succeeded', 'partial', 'failed', 'skipped')),
+    trigger                text NOT NULL DEFAULT 'manual',
+    dry_run                boolean NOT NULL DEFAULT false,
+    blobs_listed           integer NOT NULL DEFAULT 0,
+    blobs_unchanged        integer NOT NULL DEFAULT 0,
+    blobs_downloaded       integer NOT NULL DEFAULT 0,
+    blobs_failed           integer NOT NULL DEFAULT 0,
+    schedules_applied      integer NOT NULL DEFAULT 0,
+    users_created          integer NOT NULL DEFAULT 0,
+    users_updated          integer NOT NULL DEFAULT 0,
+    users_unchanged        integer NOT NULL DEFAULT 0,
+    users_deleted          integer NOT NULL DEFAULT 0,
+    user_deletions_blocked integer NOT NULL DEFAULT 0,
+    errors                 jsonb NOT NULL DEFAULT '[]',
+    summary                jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX sync_jobs_started_at_idx ON azure_sync.sync_jobs (started_at DESC);
+
+-- Row-level security everywhere: the owner (who runs the sync) bypasses it; everyone else
+-- sees only what a policy allows, and without the auth schema no policy allows anything.
+ALTER TABLE azure_sync.settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.secrets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.service_company_groups ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.companies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.user_profiles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.company_memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.schedule_data ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.stored_objects ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.blob_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.users_file_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.deletion_allowances ENABLE ROW LEVEL SECURITY;
+ALTER TABLE azure_sync.sync_jobs ENABLE ROW LEVEL SECURITY;

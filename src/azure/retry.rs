@@ -1,0 +1,67 @@
+//! When to try again, and how long to wait first.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_retries: 3, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before retry number `retry` (1-based): exponential with "equal jitter" (half fixed,
+    /// half random) so that concurrent workers do not retry in lockstep; a server's
+    /// Retry-After wins when it asks for longer, up to `max_delay`.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>, random_unit: f64) -> Duration {
+        let exp = self.base_delay.saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+        let capped = exp.min(self.max_delay);
+        let jittered = capped / 2 + capped.mul_f64(random_unit.clamp(0.0, 1.0) / 2.0);
+        match retry_after {
+            Some(ra) if ra > jittered => ra.min(self.max_delay),
+            _ => jittered,
+        }
+    }
+}
+
+/// A cheap random number in [0, 1) for jitter; quality does not matter here.
+pub fn jitter_unit() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+    let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ seed;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_exponentially_within_jitter_bounds() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(1, None, 0.0), Duration::from_millis(100));
+        assert_eq!(p.delay(1, None, 1.0), Duration::from_millis(200));
+        assert_eq!(p.delay(3, None, 1.0), Duration::from_millis(800));
+        assert_eq!(p.delay(30, None, 1.0), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_but_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(1, Some(Duration::from_secs(2)), 0.5), Duration::from_secs(2));
+        assert_eq!(p.delay(1, Some(Duration::from_secs(600)), 0.5), Duration::from_secs(10));
+        let u = jitter_unit();
+        assert!((0.0..1.0).contains(&u));
+    }
+}

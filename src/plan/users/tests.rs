@@ -1,0 +1,166 @@
+use super::*;
+
+fn entry(id: u32, email: &str, first: &str, company: i64) -> UserEntry {
+    UserEntry {
+        user_id: format!("00000000-0000-4000-8000-{id:012}"),
+        email: Some(email.to_string()),
+        employee_information_id: Some(id as i64),
+        first_name: Some(first.to_string()),
+        last_name: Some("Tester".into()),
+        full_name: Some(format!("{first} Tester")),
+        roles: vec!["Employee".into()],
+        company_id: company,
+        path: format!("Users[{id}]"),
+    }
+}
+
+fn people(n: u32) -> Vec<UserEntry> {
+    (1..=n).map(|i| entry(i, &format!("user{i}@example.com"), "Name", 1 + (i as i64 % 3))).collect()
+}
+
+fn as_existing(plan: &UserPlan) -> Vec<ExistingUser> {
+    plan.create.iter().chain(&plan.update).map(|u| ExistingUser { id: u.id.clone(), email: u.email.clone(), record_hash: u.record_hash.clone() }).collect()
+}
+
+#[test]
+fn first_sync_creates_everyone_and_second_changes_nothing() {
+    let file = people(10);
+    let first = plan_users(&file, &[], &DeletionGuard::default(), false);
+    assert_eq!(first.create.len(), 10);
+    assert!(first.update.is_empty() && first.delete.is_empty() && first.rejected.is_empty());
+    let second = plan_users(&file, &as_existing(&first), &DeletionGuard::default(), false);
+    assert_eq!(second.unchanged, 10);
+    assert!(second.create.is_empty() && second.update.is_empty() && second.delete.is_empty());
+}
+
+#[test]
+fn a_renamed_user_is_the_only_update() {
+    let mut file = people(10);
+    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
+    file[3].first_name = Some("Renamed".into());
+    let plan = plan_users(&file, &existing, &DeletionGuard::default(), false);
+    assert_eq!(plan.update.len(), 1);
+    assert_eq!(plan.update[0].first_name.as_deref(), Some("Renamed"));
+    assert_eq!(plan.unchanged, 9);
+}
+
+#[test]
+fn a_person_in_two_companies_is_one_user_with_two_memberships() {
+    let mut file = people(2);
+    let mut again = file[0].clone();
+    again.company_id = 77;
+    again.employee_information_id = Some(9000);
+    again.roles = vec!["Administrator".into(), "Employee".into()];
+    file.push(again);
+    let plan = plan_users(&file, &[], &DeletionGuard::default(), false);
+    assert_eq!(plan.create.len(), 2);
+    let u = &plan.create[0];
+    assert_eq!(u.memberships.len(), 2);
+    assert_eq!(u.memberships[1], Membership { company_id: 77, employee_information_id: Some(9000), roles: vec!["Administrator".into(), "Employee".into()] });
+    assert!(plan.warnings.is_empty());
+}
+
+#[test]
+fn a_dropped_user_is_deleted() {
+    let file = people(10);
+    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
+    let plan = plan_users(&file[1..], &existing, &DeletionGuard::default(), false);
+    assert_eq!(plan.delete, vec![existing[0].id.clone()]);
+    assert_eq!(plan.deletions_blocked, 0);
+}
+
+#[test]
+fn dropping_30_of_100_is_blocked_unless_allowed_once() {
+    let file = people(100);
+    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
+    let plan = plan_users(&file[30..], &existing, &DeletionGuard::default(), false);
+    assert!(plan.delete.is_empty());
+    assert_eq!(plan.deletions_blocked, 30);
+    assert_eq!(plan.unchanged, 70, "creates and updates go on");
+    let allowed = plan_users(&file[30..], &existing, &DeletionGuard::default(), true);
+    assert_eq!(allowed.delete.len(), 30);
+    assert_eq!(allowed.deletions_blocked, 0);
+}
+
+#[test]
+fn the_guard_needs_both_bounds_exceeded() {
+    let g = DeletionGuard::default();
+    assert!(!g.blocks(5, 10), "5 is not more than 5");
+    assert!(!g.blocks(9, 100), "9 of 100 is under 10%");
+    assert!(g.blocks(11, 100));
+    assert!(!g.blocks(10, 100), "exactly 10% is allowed");
+    assert!(g.blocks(6, 10));
+}
+
+#[test]
+fn an_empty_export_deletes_nobody_even_when_small() {
+    let file = people(3);
+    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
+    let plan = plan_users(&[], &existing, &DeletionGuard::default(), true);
+    assert!(plan.delete.is_empty());
+    assert_eq!(plan.deletions_blocked, 3);
+}
+
+#[test]
+fn two_user_ids_with_one_email_are_both_rejected_and_the_rest_proceed() {
+    let mut file = people(4);
+    file[2].email = Some("USER1@example.com".into());
+    let plan = plan_users(&file, &[], &DeletionGuard::default(), false);
+    assert_eq!(plan.create.len(), 2);
+    let ids: Vec<&str> = plan.rejected.iter().map(|r| r.user_id.as_str()).collect();
+    assert_eq!(ids, vec![file[0].user_id.as_str(), file[2].user_id.as_str()]);
+    assert_eq!(plan.rejected[0].reason, format!("email user1@example.com is also used by user {}", file[2].user_id));
+}
+
+#[test]
+fn rejected_users_already_present_are_not_deleted() {
+    let mut file = people(4);
+    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
+    file[0].email = Some("not an email".into());
+    let plan = plan_users(&file, &existing, &DeletionGuard::default(), false);
+    assert!(plan.delete.is_empty());
+    assert_eq!(plan.rejected.len(), 1);
+    assert_eq!(plan.rejected[0].reason, "\"not an email\" is not a valid email address");
+}
+
+#[test]
+fn an_email_held_by_a_blocked_deletion_is_not_reused() {
+    let file = people(20);
+    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
+    // 10 of 20 leave (blocked), and a newcomer takes the email of one who left.
+    let mut next: Vec<UserEntry> = file[10..].to_vec();
+    next.push(entry(999, "user1@example.com", "New", 1));
+    let plan = plan_users(&next, &existing, &DeletionGuard::default(), false);
+    assert_eq!(plan.deletions_blocked, 10);
+    assert_eq!(plan.rejected.len(), 1);
+    assert!(plan.rejected[0].reason.contains("absent from users.json but not deleted"), "{}", plan.rejected[0].reason);
+}
+
+#[test]
+fn emails_are_lowercased_and_change_the_hash() {
+    let mut file = people(1);
+    file[0].email = Some(" Pat.Kim@Example.COM ".into());
+    let a = plan_users(&file, &[], &DeletionGuard::default(), false);
+    assert_eq!(a.create[0].email, "pat.kim@example.com");
+    file[0].email = Some("pat.kim2@example.com".into());
+    let b = plan_users(&file, &as_existing(&a), &DeletionGuard::default(), false);
+    assert_eq!(b.update.len(), 1);
+}
+
+#[test]
+fn missing_email_is_a_rejection_not_a_failure() {
+    let mut file = people(2);
+    file[1].email = None;
+    let plan = plan_users(&file, &[], &DeletionGuard::default(), false);
+    assert_eq!(plan.create.len(), 1);
+    assert_eq!(plan.rejected[0].reason, "no email address: cannot sign in by magic link");
+}
+
+#[test]
+fn planning_20000_users_is_quick_enough_to_run_in_a_test() {
+    let file = people(20_000);
+    let plan = plan_users(&file, &[], &DeletionGuard::default(), false);
+    assert_eq!(plan.create.len(), 20_000);
+    let again = plan_users(&file, &as_existing(&plan), &DeletionGuard::default(), false);
+    assert_eq!(again.unchanged, 20_000);
+}

@@ -1,0 +1,50 @@
+"""Fixtures of the end-to-end tests: one scratch cluster and one Azurite for the session,
+a fresh extension for each test."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import harness  # noqa: E402
+
+WORKDIR = Path(os.environ.get("AZURE_SYNC_WORKDIR", "/tmp/azure_sync_work"))
+
+# Every error message any test saw: none may carry a secret (checked at the end).
+SEEN_ERRORS = []
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    return harness.Cluster(WORKDIR / "e2e", port=int(os.environ.get("AZURE_SYNC_E2E_PORT", "28816")), dbname="azure_sync_e2e").ensure_started()
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    a = harness.Azurite(WORKDIR / "azurite").start()
+    yield a
+    a.stop()
+
+
+@pytest.fixture
+def db(cluster):
+    """A connection to a database where the extension was just created afresh."""
+    cluster.fresh_extension()
+    conn = cluster.connect()
+    conn.notices = []
+    conn.add_notice_handler(lambda d: conn.notices.append(d.message_primary))
+    yield conn
+    conn.close()
+
+
+def sql_error(conn, sql, params=None):
+    """Run SQL that must fail; return the error's text (and remember it for the secret check)."""
+    import psycopg
+    try:
+        conn.execute(sql, params)
+    except psycopg.Error as e:
+        text = str(e)
+        SEEN_ERRORS.append(text)
+        return text
+    raise AssertionError(f"expected an error from {sql}")

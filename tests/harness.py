@@ -1,0 +1,157 @@
+"""Scratch PostgreSQL cluster and Azurite for the end-to-end tests, the demo and the benchmark.
+
+PostgreSQL refuses to run as root, so the cluster runs as the `postgres` OS user (through
+`su`). Everything lives under one work folder that can be thrown away; the cluster is reused
+across runs when it is already there, so the suite starts in seconds after the first time.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+
+HERE = Path(__file__).resolve().parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+AZURITE = HERE / "node_modules" / ".bin" / "azurite-blob"
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def free_port(preferred=None):
+    """`preferred` when nothing listens there, else any free port."""
+    for port in ([preferred] if preferred else []) + [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free port")
+
+
+def wait_for_port(port, seconds=30):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {seconds}s")
+
+
+def as_postgres(*cmd, check=True):
+    """Run a command as the postgres OS user (root cannot run the server)."""
+    line = " ".join(f"'{c}'" for c in cmd)
+    return subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", line], check=check, capture_output=True, text=True)
+
+
+class Cluster:
+    """A scratch cluster with pg_cron preloaded, listening on 127.0.0.1 only, trust auth."""
+
+    def __init__(self, workdir, port=None, dbname="azure_sync"):
+        self.workdir = Path(workdir)
+        self.pgdata = self.workdir / "pgdata"
+        self.port = port or 28815
+        self.dbname = dbname
+
+    def ensure_started(self):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        shutil.chown(self.workdir, "postgres", "postgres")
+        if not (self.pgdata / "PG_VERSION").exists():
+            as_postgres(str(PG_BIN / "initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
+            with open(self.pgdata / "postgresql.conf", "a") as conf:
+                conf.write(
+                    f"\n# azure_sync scratch cluster\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
+                    f"unix_socket_directories = '{self.workdir}'\nshared_preload_libraries = 'pg_cron'\n"
+                    f"cron.database_name = '{self.dbname}'\nmax_connections = 50\nfsync = off\n"
+                    "logging_collector = off\n"
+                )
+        if as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "status", check=False).returncode != 0:
+            as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.workdir / "server.log"), "-w", "start")
+        with self.connect("postgres") as c:
+            if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.dbname,)).fetchone():
+                c.execute(f'CREATE DATABASE "{self.dbname}"')
+        return self
+
+    def restart(self):
+        as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.workdir / "server.log"), "-w", "restart")
+
+    def stop(self):
+        as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "stop", check=False)
+
+    def connect(self, dbname=None, autocommit=True):
+        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname or self.dbname, autocommit=autocommit)
+
+    def fresh_extension(self):
+        """Drop and create the extension (and pg_cron): every table empty, settings cleared."""
+        with self.connect() as c:
+            c.execute("DROP EXTENSION IF EXISTS azure_sync CASCADE")
+            c.execute("DROP SCHEMA IF EXISTS azure_sync CASCADE")
+            c.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+            c.execute("CREATE EXTENSION azure_sync")
+
+
+class Azurite:
+    """Azurite's blob service in memory on a free port (10000 when free, as
+    UseDevelopmentStorage=true expects)."""
+
+    def __init__(self, workdir, port=None):
+        self.workdir = Path(workdir)
+        self.port = port or free_port(10000)
+        self.proc = None
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}/{DEV_ACCOUNT}"
+
+    @property
+    def connection_string(self):
+        return (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+                f"BlobEndpoint={self.endpoint};")
+
+    def start(self):
+        if not AZURITE.exists():
+            raise RuntimeError("Azurite is not installed: run tests/setup.sh")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.workdir / f"azurite-{self.port}.log", "w")
+        self.proc = subprocess.Popen(
+            [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--inMemoryPersistence",
+             "--silent", "--skipApiVersionCheck", "--loose"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def service(self):
+        from azure.storage.blob import BlobServiceClient
+        return BlobServiceClient.from_connection_string(self.connection_string)
+
+    def container_sas_url(self, container, permission="rl", expiry_hours=24):
+        """A container SAS URL made by the official client."""
+        from datetime import datetime, timedelta, timezone
+        from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+        expiry = datetime.now(timezone.utc) + timedelta(hours=expiry_hours)
+        token = generate_container_sas(DEV_ACCOUNT, container, account_key=DEV_KEY,
+                                       permission=ContainerSasPermissions.from_string(permission), expiry=expiry)
+        return f"{self.endpoint}/{container}?{token}"
+
+
+def upload_dir(service, container, folder):
+    """Upload every file of a folder as a blob of the same name, with the official client."""
+    cc = service.get_container_client(container)
+    if not cc.exists():
+        cc.create_container()
+    for path in sorted(Path(folder).iterdir()):
+        if path.is_file():
+            cc.upload_blob(path.name, path.read_bytes(), overwrite=True)
+    return cc
