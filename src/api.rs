@@ -74,15 +74,14 @@ fn allow_mass_deletion(reason: default!(Option<&str>, "NULL")) -> i64 {
     id
 }
 
-type ConfigRows = TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String))>;
-
-fn config_rows() -> ConfigRows {
+fn config_rows() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String))> {
     TableIterator::new(Config::load().and_then(|c| c.show()).or_raise())
 }
 
-/// The configuration, secrets masked.
+/// The configuration, secrets masked. (pgrx needs TableIterator spelled out in each
+/// #[pg_extern] signature: behind a type alias it reads as an unknown custom type.)
 #[pg_extern]
-fn show_config() -> ConfigRows {
+fn show_config() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String))> {
     config_rows()
 }
 
@@ -106,7 +105,7 @@ fn configure(
     list_page_size: default!(Option<i32>, "NULL"),
     delete_max_fraction: default!(Option<f64>, "NULL"),
     delete_max_count: default!(Option<i32>, "NULL"),
-) -> ConfigRows {
+) -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String))> {
     let secrets = [("azure_url", azure_url), ("azure_connection_string", azure_connection_string), ("service_role_key", service_role_key)];
     for (name, value) in secrets {
         if let Some(v) = value {
@@ -145,7 +144,10 @@ fn blob_client(config: &Config) -> Result<std::sync::Arc<crate::azure::BlobClien
     Ok(std::sync::Arc::new(crate::azure::BlobClient::new(config.container()?, config.client_options())))
 }
 
-type BlobRows = TableIterator<
+/// Every blob in the configured container (all pages), what the sync makes of it, and
+/// whether it differs from the version last applied.
+#[pg_extern]
+fn list_blobs() -> TableIterator<
     'static,
     (
         name!(name, String),
@@ -157,12 +159,7 @@ type BlobRows = TableIterator<
         name!(service_company_id, Option<i64>),
         name!(changed, bool),
     ),
->;
-
-/// Every blob in the configured container (all pages), what the sync makes of it, and
-/// whether it differs from the version last applied.
-#[pg_extern]
-fn list_blobs() -> BlobRows {
+> {
     let config = Config::load().or_raise();
     let client = blob_client(&config).or_raise();
     let listing = crate::remote::off_main_thread(move || client.list_all(|_| {})).map_err(SyncError::from).or_raise();
