@@ -162,7 +162,9 @@ fn list_blobs() -> TableIterator<
 > {
     let config = Config::load().or_raise();
     let client = blob_client(&config).or_raise();
-    let listing = crate::remote::off_main_thread(move || client.list_all(|_| {})).map_err(SyncError::from).or_raise();
+    let worker_client = client.clone();
+    let listing = crate::remote::off_main_thread(move || worker_client.list_all(|_| {})).map_err(SyncError::from).or_raise();
+    pgrx::notice!("azure_sync: listed {} blobs in {} page(s) from {}", listing.len(), client.request_counts().0, client.container().describe());
     let applied = crate::apply::blobs::applied_etags().or_raise();
     let rows: Vec<_> = listing
         .into_iter()

@@ -1,0 +1,71 @@
+"""Small misbehaving HTTP servers on loopback, for the client's retry and timeout paths."""
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LISTING = """<?xml version="1.0" encoding="utf-8"?>
+<EnumerationResults ServiceEndpoint="http://127.0.0.1/devstoreaccount1" ContainerName="flaky"><Blobs>
+<Blob><Name>users.json</Name><Properties><Last-Modified>Wed, 10 Dec 2025 21:00:53 GMT</Last-Modified><Etag>0x1</Etag><Content-Length>10</Content-Length></Properties></Blob>
+<Blob><Name>1_schedules.json</Name><Properties><Last-Modified>Wed, 10 Dec 2025 21:00:53 GMT</Last-Modified><Etag>0x2</Etag><Content-Length>20</Content-Length></Properties></Blob>
+</Blobs><NextMarker /></EnumerationResults>"""
+
+
+class FlakyServer:
+    """Answers 503 (with Retry-After: 0) `failures` times, then a two-blob listing."""
+
+    def __init__(self, failures=2):
+        outer = self
+        self.failures = failures
+        self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.requests.append(self.path)
+                if len(outer.requests) <= outer.failures:
+                    body = b"<?xml version='1.0'?><Error><Code>ServerBusy</Code><Message>Try later</Message></Error>"
+                    self.send_response(503)
+                    self.send_header("Retry-After", "0")
+                else:
+                    body = LISTING.encode()
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class StallingServer:
+    """Accepts connections and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while self.open:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self):
+        self.open = False
+        for c in self.conns:
+            c.close()
+        self.sock.close()
