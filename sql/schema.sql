@@ -162,3 +162,44 @@ ALTER TABLE azure_sync.blob_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE azure_sync.users_file_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE azure_sync.deletion_allowances ENABLE ROW LEVEL SECURITY;
 ALTER TABLE azure_sync.sync_jobs ENABLE ROW LEVEL SECURITY;
+
+-- What a DBA looks at first: is the backup fresh, is anything failing.
+CREATE VIEW azure_sync.status AS
+SELECT
+    (SELECT max(started_at) FROM azure_sync.sync_jobs WHERE NOT dry_run)                             AS last_run_at,
+    (SELECT status FROM azure_sync.sync_jobs WHERE NOT dry_run ORDER BY id DESC LIMIT 1)             AS last_run_status,
+    (SELECT max(finished_at) FROM azure_sync.sync_jobs WHERE status = 'succeeded')                   AS last_success_at,
+    now() - (SELECT max(finished_at) FROM azure_sync.sync_jobs WHERE status = 'succeeded')           AS since_last_success,
+    (SELECT count(*) FROM azure_sync.sync_jobs WHERE started_at > now() - interval '24 hours')       AS runs_last_24h,
+    (SELECT count(*) FROM azure_sync.sync_jobs
+      WHERE started_at > now() - interval '24 hours' AND status IN ('failed', 'partial'))             AS troubled_runs_last_24h,
+    (SELECT (summary->>'sas_expires_at')::timestamptz FROM azure_sync.sync_jobs
+      WHERE summary->>'sas_expires_at' IS NOT NULL ORDER BY id DESC LIMIT 1)                         AS sas_expires_at,
+    (SELECT max(generated_at) FROM azure_sync.schedule_data)                                          AS newest_schedule_generated_at,
+    (SELECT generated_at FROM azure_sync.users_file_state)                                            AS users_generated_at,
+    (SELECT count(*) FROM azure_sync.blob_state WHERE consecutive_failures >= 2)                      AS blobs_failing_repeatedly;
+
+-- The latest runs, one line each.
+CREATE VIEW azure_sync.recent_runs AS
+SELECT id, started_at, finished_at - started_at AS duration, status, trigger, dry_run,
+       blobs_listed, blobs_downloaded, blobs_failed, schedules_applied,
+       users_created, users_updated, users_deleted, user_deletions_blocked,
+       jsonb_array_length(errors) AS error_count
+FROM azure_sync.sync_jobs
+ORDER BY id DESC
+LIMIT 50;
+
+-- How old each company's backup is: the newest GeneratedAt applied.
+CREATE VIEW azure_sync.company_freshness AS
+SELECT c.id AS service_company_id, c.name, max(s.generated_at) AS newest_generated_at,
+       now() - max(s.generated_at) AS age, max(s.synced_at) AS last_synced_at
+FROM azure_sync.companies c
+LEFT JOIN azure_sync.schedule_data s ON s.service_company_id = c.id
+GROUP BY c.id, c.name;
+
+-- Blobs whose last attempts failed, worst first.
+CREATE VIEW azure_sync.failing_blobs AS
+SELECT blob_name, kind, consecutive_failures, last_failed_at, last_error, applied_at AS last_applied_at
+FROM azure_sync.blob_state
+WHERE consecutive_failures > 0
+ORDER BY consecutive_failures DESC, blob_name;

@@ -210,3 +210,30 @@ fn fetch_blob(name: &str) -> JsonB {
     checked.map_err(|e| SyncError::contract(name, e)).or_raise();
     JsonB(doc)
 }
+
+/// The whole sync in one call (list, skip the unchanged, download, apply, record), inside the
+/// caller's transaction. `dry_run` lists, downloads and plans, and writes nothing.
+#[pg_extern]
+fn run(dry_run: default!(bool, false), trigger: default!(Option<&str>, "NULL")) -> JsonB {
+    let trigger = match trigger {
+        Some(t) => t.to_string(),
+        None => {
+            // pg_cron's connections say who they are; anything else is a person or a script.
+            let app = Spi::get_one::<String>("SELECT current_setting('application_name')").ok().flatten().unwrap_or_default();
+            if app == "pg_cron" { "cron".to_string() } else { "manual".to_string() }
+        }
+    };
+    to_jsonb(crate::run::run(crate::run::RunOptions { dry_run, trigger }))
+}
+
+/// Run the sync with pg_cron (job `azure-sync-15min`); returns the job id.
+#[pg_extern]
+fn schedule(cron: default!(&str, "'*/15 * * * *'")) -> i64 {
+    crate::cron::schedule(cron).or_raise()
+}
+
+/// Stop the pg_cron job; false when there was none.
+#[pg_extern]
+fn unschedule() -> bool {
+    crate::cron::unschedule().or_raise()
+}

@@ -13,10 +13,12 @@ pub mod azure;
 pub mod backends;
 pub mod config;
 pub mod contract;
+pub mod cron;
 pub mod error;
 pub mod plan;
 pub mod redact;
 pub mod remote;
+pub mod run;
 
 ::pgrx::pg_module_magic!(name, version);
 

@@ -66,7 +66,7 @@ class Cluster:
                 conf.write(
                     f"\n# azure_sync scratch cluster\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
                     f"unix_socket_directories = '{self.workdir}'\nshared_preload_libraries = 'pg_cron'\n"
-                    f"cron.database_name = '{self.dbname}'\nmax_connections = 50\nfsync = off\n"
+                    f"cron.database_name = '{self.dbname}'\ncron.host = '{self.workdir}'\nmax_connections = 50\nfsync = off\n"
                     "logging_collector = off\n"
                 )
         if as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "status", check=False).returncode != 0:

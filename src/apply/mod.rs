@@ -2,6 +2,7 @@
 //! schedule rows and documents, profiles and memberships, and the sync's own state.
 
 pub mod blobs;
+pub mod jobs;
 pub mod schedule;
 pub mod subtxn;
 pub mod users;

@@ -29,9 +29,11 @@ fn describe(e: &CaughtError) -> SubtransactionError {
     }
 }
 
-/// Run `work` in its own subtransaction. Must be called on the backend's main thread, inside
+/// Run `work` in its own subtransaction: released when it returns `Ok`, rolled back when it
+/// returns `Err` or raises. A query cancel (pg_cancel_backend, statement_timeout)
+/// inside it rolls it back and is re-raised. Must be called on the backend's main thread, inside
 /// a transaction (any SQL function call is).
-pub fn in_subtransaction<T>(work: impl FnOnce() -> T) -> Result<T, SubtransactionError> {
+pub fn in_subtransaction<T, E: std::fmt::Display>(work: impl FnOnce() -> Result<T, E>) -> Result<T, SubtransactionError> {
     // SAFETY: we are on the main thread inside a transaction; the pointers saved here are the
     // caller's memory context and resource owner, which outlive the subtransaction, and both
     // paths below restore them exactly as PL/pgSQL's exec_stmt_block does.
@@ -48,16 +50,27 @@ pub fn in_subtransaction<T>(work: impl FnOnce() -> T) -> Result<T, Subtransactio
         };
         let work = AssertUnwindSafe(work);
         PgTryBuilder::new(move || {
-            let value = work();
-            pg_sys::ReleaseCurrentSubTransaction();
+            let result = work();
+            if result.is_ok() {
+                pg_sys::ReleaseCurrentSubTransaction();
+            } else {
+                pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            }
             restore(outer.0);
-            Ok(value)
+            result.map_err(|e| SubtransactionError { sqlstate: String::new(), message: e.to_string() })
         })
         .catch_others(move |e| {
             // pgrx has already copied and flushed the error data when it turned the ERROR
             // into a panic: what is left is to undo the subtransaction.
             pg_sys::RollbackAndReleaseCurrentSubTransaction();
             restore(outer.0);
+            // A cancel or statement_timeout is not this work's failure but the whole
+            // statement's end: pass it on, as PL/pgSQL's WHEN OTHERS does not catch it either.
+            if let CaughtError::PostgresError(r) = &e {
+                if r.sql_error_code() == pgrx::PgSqlErrorCode::ERRCODE_QUERY_CANCELED {
+                    e.rethrow();
+                }
+            }
             Err(describe(&e))
         })
         .execute()

@@ -36,7 +36,7 @@ fn sql_error(sql: &str, arg: Option<Value>) -> String {
     let result = crate::apply::subtxn::in_subtransaction(|| match &arg {
         Some(v) => Spi::run_with_args(sql, &[JsonB(v.clone()).into()]),
         None => Spi::run(sql),
-    });
+    }.map_err(|e| e.to_string()));
     match result {
         Ok(_) => panic!("expected {sql} to fail"),
         Err(e) => e.message,

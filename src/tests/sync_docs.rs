@@ -277,21 +277,31 @@ fn the_subtransaction_helper_keeps_the_good_and_undoes_the_bad() {
     Spi::run("INSERT INTO subtxn_probe VALUES (1)").unwrap();
     let kept = crate::apply::subtxn::in_subtransaction(|| {
         Spi::run("INSERT INTO subtxn_probe VALUES (2)").unwrap();
-        7
+        Ok::<_, String>(7)
     });
     assert_eq!(kept, Ok(7));
     let failed = crate::apply::subtxn::in_subtransaction(|| {
         Spi::run("INSERT INTO subtxn_probe VALUES (3)").unwrap();
         Spi::run("SELECT 1 / 0").unwrap();
+        Ok::<_, String>(())
     });
     let err = failed.unwrap_err();
     assert_eq!(err.message, "division by zero");
     assert_eq!(err.sqlstate, "ERRCODE_DIVISION_BY_ZERO");
     let panicked = crate::apply::subtxn::in_subtransaction(|| {
         Spi::run("INSERT INTO subtxn_probe VALUES (4)").unwrap();
-        panic!("a Rust panic in the work");
+        if true {
+            panic!("a Rust panic in the work");
+        }
+        Ok::<_, String>(())
     });
     assert!(panicked.unwrap_err().message.contains("a Rust panic in the work"));
+    // Work that reports failure by returning Err is rolled back too.
+    let refused = crate::apply::subtxn::in_subtransaction(|| {
+        Spi::run("INSERT INTO subtxn_probe VALUES (5)").unwrap();
+        Err::<(), _>("the document was rejected")
+    });
+    assert_eq!(refused.unwrap_err().message, "the document was rejected");
     assert_eq!(Spi::get_one::<String>("SELECT string_agg(v::text, ',' ORDER BY v) FROM subtxn_probe").unwrap().as_deref(), Some("1,2"));
     // The transaction is still healthy after both failures.
     assert_eq!(count("SELECT count(*) FROM subtxn_probe"), 2);

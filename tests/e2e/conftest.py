@@ -48,3 +48,9 @@ def sql_error(conn, sql, params=None):
         SEEN_ERRORS.append(text)
         return text
     raise AssertionError(f"expected an error from {sql}")
+
+
+def configure(db, **settings):
+    """azure_sync.configure() with named arguments."""
+    args = ", ".join(f"{k} => %s" for k in settings)
+    db.execute(f"SELECT * FROM azure_sync.configure({args})", list(settings.values()))

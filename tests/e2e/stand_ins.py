@@ -69,3 +69,50 @@ class StallingServer:
         for c in self.conns:
             c.close()
         self.sock.close()
+
+
+class DelayingProxy:
+    """Forwards every request to Azurite, holding blob downloads (not listings) for `delay`
+    seconds: downloads that take long enough to cancel in the middle of."""
+
+    def __init__(self, target_port, delay=2.0):
+        import urllib.request
+        outer = self
+        self.delay = delay
+        self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.requests.append(self.path)
+                if "comp=list" not in self.path:
+                    import time
+                    time.sleep(outer.delay)
+                req = urllib.request.Request(f"http://127.0.0.1:{target_port}{self.path}",
+                                             headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                try:
+                    resp = urllib.request.urlopen(req)
+                    status, headers, body = resp.status, resp.headers, resp.read()
+                except urllib.error.HTTPError as e:
+                    status, headers, body = e.code, e.headers, e.read()
+                self.send_response(status)
+                for k, v in headers.items():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -8,16 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import harness
-from conftest import SEEN_ERRORS, sql_error
+from conftest import SEEN_ERRORS, configure, sql_error
 from stand_ins import FlakyServer, StallingServer
 
 ODD_NAMES = ["with space.json", "plus+sign.json", "percent%41.json", "hash#tag.json",
              "ünïcödé-日本-é.json", "folder/nested name.json", "semi;colon&amp=.json"]
-
-
-def configure(db, **settings):
-    args = ", ".join(f"{k} => %s" for k in settings)
-    db.execute(f"SELECT * FROM azure_sync.configure({args})", list(settings.values()))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,232 @@
+//! One run of the sync (shared/design.md §2): lock, list, skip what is unchanged, download on
+//! worker threads, apply each schedule file and then users.json in its own subtransaction,
+//! record the run. Everything runs inside the caller's transaction.
+
+pub mod fetch;
+pub mod progress;
+pub mod summary;
+
+use crate::apply::schedule::{apply_schedule, ScheduleInput};
+use crate::apply::subtxn::in_subtransaction;
+use crate::apply::users::{apply_users, UsersOptions};
+use crate::apply::{blobs, jobs};
+use crate::azure::{Auth as AzureAuth, BlobClient};
+use crate::backends::{Auth, Storage};
+use crate::config::Config;
+use crate::contract::BlobKind;
+use crate::error::SyncError;
+use crate::plan::blobs::{plan_fetch, ListedBlob};
+use crate::redact::scrub;
+use crate::remote;
+use fetch::{Downloaded, Parsed, StopOnDrop};
+use pgrx::prelude::*;
+use progress::Progress;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+use summary::{BlobError, RunSummary};
+
+/// Key of the transaction-level advisory lock that keeps runs from overlapping ("azure_sy").
+/// Transaction-level: released by commit or rollback, so a crashed run never leaves it held.
+const RUN_LOCK_KEY: i64 = 0x617a_7572_655f_7379;
+
+/// A SAS closer than this to its expiry is warned about on every run.
+const SAS_WARNING_DAYS: i64 = 14;
+
+pub struct RunOptions {
+    pub dry_run: bool,
+    pub trigger: String,
+}
+
+pub fn run(options: RunOptions) -> RunSummary {
+    let t0 = Instant::now();
+    let started_at = Spi::get_one::<String>("SELECT clock_timestamp()::text").ok().flatten().unwrap_or_default();
+    let mut summary = RunSummary { dry_run: options.dry_run, trigger: options.trigger.clone(), ..Default::default() };
+    let locked = Spi::get_one_with_args::<bool>("SELECT pg_try_advisory_xact_lock($1)", &[RUN_LOCK_KEY.into()]).ok().flatten() == Some(true);
+    if !locked {
+        summary.status = "skipped".into();
+        summary.warnings.push("another azure_sync.run() is in progress".into());
+        pgrx::notice!("azure_sync: another run is in progress; this one is skipped");
+    } else {
+        let mut progress = Progress::start();
+        match execute(&options, &mut summary, &mut progress) {
+            Ok(()) => summary.settle_status(false),
+            Err(e) => {
+                let reason = e.public_message();
+                pgrx::warning!("azure_sync: run failed: {reason}");
+                summary.errors.push(BlobError { blob: "(container)".into(), reason });
+                summary.settle_status(true);
+            }
+        }
+    }
+    summary.timings.total_ms = t0.elapsed().as_millis() as u64;
+    if !options.dry_run {
+        // A bookkeeping failure must not hide the run's outcome: report it, keep the summary.
+        if let Err(e) = jobs::record(&summary, &started_at) {
+            pgrx::warning!("azure_sync: could not record the run in sync_jobs: {}", e.public_message());
+        }
+    }
+    summary
+}
+
+fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progress) -> Result<(), SyncError> {
+    let config = Config::load()?;
+    let container = config.container()?;
+    warn_about_sas_expiry(&container.auth, summary);
+    let client = Arc::new(BlobClient::new(container, config.client_options()));
+
+    let t = Instant::now();
+    progress.phase(&format!("listing {}", client.container().describe()));
+    let lister = client.clone();
+    let listing = remote::off_main_thread(move || lister.list_all(|_| {}))?;
+    summary.timings.list_ms = t.elapsed().as_millis() as u64;
+    summary.blobs_listed = listing.len();
+    let listed: Vec<ListedBlob> =
+        listing.into_iter().map(|b| ListedBlob { name: b.name, etag: b.etag, size_bytes: b.size_bytes }).collect();
+    let plan = plan_fetch(&listed, &blobs::applied_etags()?);
+    drop(listed);
+    summary.blobs_unchanged = plan.unchanged;
+    summary.blobs_ignored = plan.ignored;
+    summary.users_file = plan.users.clone();
+
+    let mut work: Vec<(String, BlobKind)> = plan.schedules.into_iter().map(|(name, id)| (name, BlobKind::Schedule(id))).collect();
+    if let Some(users) = plan.users {
+        work.push((users, BlobKind::Users));
+    }
+    let total = work.len();
+    let workers = config.download_concurrency();
+    progress.phase(&format!(
+        "{total} of {} blobs changed ({} unchanged, {} ignored); downloading with {workers} workers",
+        summary.blobs_listed, summary.blobs_unchanged, summary.blobs_ignored
+    ));
+
+    let t = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_workers = StopOnDrop(stop.clone());
+    let results = fetch::spawn(client.clone(), work, workers, stop);
+    let storage = Storage::from_config(&config);
+    let mut users_download = None;
+    let mut done = 0;
+    while let Some(downloaded) = remote::recv_interruptibly(&results) {
+        done += 1;
+        if downloaded.kind == BlobKind::Users {
+            // Users go last, after every schedule file, whatever order downloads finish in.
+            users_download = Some(downloaded);
+            continue;
+        }
+        apply_schedule_blob(downloaded, &storage, options.dry_run, summary)?;
+        progress.update(&format!("downloaded and applied {done}/{total} blobs, {} failed", summary.blobs_failed));
+    }
+    summary.timings.download_and_apply_schedules_ms = t.elapsed().as_millis() as u64;
+
+    if let Some(downloaded) = users_download {
+        let t = Instant::now();
+        progress.phase(&format!("applying {}", downloaded.name));
+        apply_users_blob(downloaded, &config, options.dry_run, summary)?;
+        summary.timings.users_ms = t.elapsed().as_millis() as u64;
+    }
+    let (lists, gets) = client.request_counts();
+    summary.list_requests = lists;
+    summary.get_requests = gets;
+    progress.phase(&format!(
+        "done: {} downloaded, {} schedule files applied, {} failed; users {} created, {} updated, {} deleted",
+        summary.blobs_downloaded, summary.schedules_applied, summary.blobs_failed, summary.users_created, summary.users_updated, summary.users_deleted
+    ));
+    Ok(())
+}
+
+fn warn_about_sas_expiry(auth: &AzureAuth, summary: &mut RunSummary) {
+    let AzureAuth::Sas(token) = auth else { return };
+    let Some(expiry) = token.expiry() else { return };
+    summary.sas_expires_at = Some(expiry.to_iso());
+    let days_left = (expiry.0 / 1_000_000 - crate::azure::now_unix()).div_euclid(86_400);
+    if days_left < SAS_WARNING_DAYS {
+        let text = format!("the Azure SAS token expires at {} ({days_left} day(s) left): rotate it with azure_sync.configure(azure_url => ...)", expiry.to_iso());
+        pgrx::warning!("azure_sync: {text}");
+        summary.warnings.push(text);
+    }
+}
+
+/// A blob that could not be used: reported, and remembered so the next run tries again.
+fn record_failure(name: &str, kind: BlobKind, reason: String, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
+    let reason = scrub(&reason);
+    summary.blobs_failed += 1;
+    if !dry_run {
+        jobs::mark_failed(name, kind.label(), &reason)?;
+    }
+    summary.errors.push(BlobError { blob: name.to_string(), reason });
+    Ok(())
+}
+
+fn apply_schedule_blob(downloaded: Downloaded, storage: &Storage, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
+    let Downloaded { name, kind, result } = downloaded;
+    let blob = match result {
+        Ok(blob) => blob,
+        Err(e) => return record_failure(&name, kind, e.to_string(), dry_run, summary),
+    };
+    summary.blobs_downloaded += 1;
+    let Parsed::Schedule(file) = &blob.parsed else { unreachable!("schedule names are parsed as schedules") };
+    let input = ScheduleInput { file, bytes: &blob.bytes, sha256: &blob.sha256, blob_name: Some(&name), blob_etag: Some(&blob.etag) };
+    let outcome = if dry_run {
+        apply_schedule(&input, storage, true).map_err(|e| e.public_message())
+    } else {
+        in_subtransaction(|| {
+            let outcome = apply_schedule(&input, storage, false)?;
+            if outcome.status != "rejected" {
+                jobs::mark_applied(&name, kind.label(), &blob.etag, &blob.sha256, blob.bytes.len())?;
+            }
+            Ok::<_, SyncError>(outcome)
+        })
+        .map_err(|e| e.message)
+    };
+    match outcome {
+        Err(reason) => record_failure(&name, kind, reason, dry_run, summary)?,
+        Ok(o) => match o.status {
+            "applied" | "would_apply" => summary.schedules_applied += 1,
+            "unchanged" => summary.schedules_unchanged += 1,
+            "stale" => {
+                summary.schedules_stale += 1;
+                summary.warnings.push(format!("{name}: {}", o.reason.unwrap_or_default()));
+            }
+            _ => record_failure(&name, kind, o.reason.unwrap_or_else(|| "rejected".into()), dry_run, summary)?,
+        },
+    }
+    Ok(())
+}
+
+fn apply_users_blob(downloaded: Downloaded, config: &Config, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
+    let Downloaded { name, kind, result } = downloaded;
+    let blob = match result {
+        Ok(blob) => blob,
+        // Nothing is deleted when users.json cannot be read: the guard's first rule.
+        Err(e) => return record_failure(&name, kind, e.to_string(), dry_run, summary),
+    };
+    summary.blobs_downloaded += 1;
+    let Parsed::Users(file) = &blob.parsed else { unreachable!("users.json is parsed as users") };
+    let options = UsersOptions { guard: config.guard(), allow_mass_deletion: false, dry_run };
+    let auth = Auth::from_config(config);
+    let outcome = if dry_run {
+        apply_users(file, &blob.sha256, &auth, &options).map_err(|e| e.public_message())
+    } else {
+        in_subtransaction(|| {
+            let outcome = apply_users(file, &blob.sha256, &auth, &options)?;
+            jobs::mark_applied(&name, kind.label(), &blob.etag, &blob.sha256, blob.bytes.len())?;
+            Ok::<_, SyncError>(outcome)
+        })
+        .map_err(|e| e.message)
+    };
+    match outcome {
+        Err(reason) => record_failure(&name, kind, reason, dry_run, summary)?,
+        Ok(o) => {
+            summary.users_created = o.users_created;
+            summary.users_updated = o.users_updated;
+            summary.users_unchanged = o.users_unchanged;
+            summary.users_deleted = o.users_deleted;
+            summary.user_deletions_blocked = o.user_deletions_blocked;
+            summary.users_rejected = o.users_rejected;
+            summary.warnings.extend(o.warnings.iter().map(|w| format!("{name}: {w}")));
+            summary.users = Some(serde_json::to_value(&o).expect("plain data"));
+        }
+    }
+    Ok(())
+}
