@@ -20,6 +20,17 @@ pub struct UsersOptions {
     pub dry_run: bool,
 }
 
+/// What happened to users, in a users sync and in a run's summary alike.
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct UserCounts {
+    pub users_created: usize,
+    pub users_updated: usize,
+    pub users_unchanged: usize,
+    pub users_deleted: usize,
+    pub user_deletions_blocked: usize,
+    pub users_rejected: usize,
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct UsersOutcome {
     /// applied | stale | planned (dry run)
@@ -27,12 +38,8 @@ pub struct UsersOutcome {
     pub generated_at: String,
     pub last_applied_generated_at: Option<String>,
     pub users_in_file: usize,
-    pub users_created: usize,
-    pub users_updated: usize,
-    pub users_unchanged: usize,
-    pub users_deleted: usize,
-    pub user_deletions_blocked: usize,
-    pub users_rejected: usize,
+    #[serde(flatten)]
+    pub counts: UserCounts,
     /// Set when a DBA's one-time allowance let deletions past the guard.
     pub deletion_allowance_used: Option<i64>,
     pub groups: usize,
@@ -133,12 +140,14 @@ pub fn apply_users(file: &UsersFile, sha256: &str, auth: &Auth, options: &UsersO
 }
 
 fn fill_counts(outcome: &mut UsersOutcome, plan: &UserPlan) {
-    outcome.users_created = plan.create.len();
-    outcome.users_updated = plan.update.len();
-    outcome.users_unchanged = plan.unchanged;
-    outcome.users_deleted = plan.delete.len();
-    outcome.user_deletions_blocked = plan.deletions_blocked;
-    outcome.users_rejected = plan.rejected.len();
+    outcome.counts = UserCounts {
+        users_created: plan.create.len(),
+        users_updated: plan.update.len(),
+        users_unchanged: plan.unchanged,
+        users_deleted: plan.delete.len(),
+        user_deletions_blocked: plan.deletions_blocked,
+        users_rejected: plan.rejected.len(),
+    };
     outcome.rejected = plan.rejected.clone();
     outcome.warnings = plan.warnings.clone();
 }

@@ -18,7 +18,7 @@ use crate::error::SyncError;
 use crate::plan::blobs::{plan_fetch, ListedBlob};
 use crate::redact::scrub;
 use crate::remote;
-use fetch::{Downloaded, Parsed, StopOnDrop};
+use fetch::{Blob, Downloaded, Parsed, StopOnDrop};
 use pgrx::prelude::*;
 use progress::Progress;
 use std::sync::atomic::AtomicBool;
@@ -130,7 +130,12 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
     summary.get_requests = gets;
     progress.phase(&format!(
         "done: {} downloaded, {} schedule files applied, {} failed; users {} created, {} updated, {} deleted",
-        summary.blobs_downloaded, summary.schedules_applied, summary.blobs_failed, summary.users_created, summary.users_updated, summary.users_deleted
+        summary.blobs_downloaded,
+        summary.schedules_applied,
+        summary.blobs_failed,
+        summary.user_counts.users_created,
+        summary.user_counts.users_updated,
+        summary.user_counts.users_deleted
     ));
     Ok(())
 }
@@ -145,6 +150,29 @@ fn warn_about_sas_expiry(auth: &AzureAuth, summary: &mut RunSummary) {
         pgrx::warning!("azure_sync: {text}");
         summary.warnings.push(text);
     }
+}
+
+/// Apply one downloaded blob: in a dry run only plan it; otherwise in its own subtransaction,
+/// marking the blob applied (its ETag the one to compare with next time) when `used` says so.
+fn apply_downloaded<T>(
+    name: &str,
+    kind: BlobKind,
+    blob: &Blob,
+    dry_run: bool,
+    apply: impl Fn(bool) -> Result<T, SyncError>,
+    used: impl Fn(&T) -> bool,
+) -> Result<T, String> {
+    if dry_run {
+        return apply(true).map_err(|e| e.public_message());
+    }
+    in_subtransaction(|| {
+        let outcome = apply(false)?;
+        if used(&outcome) {
+            jobs::mark_applied(name, kind.label(), &blob.etag, &blob.sha256, blob.bytes.len())?;
+        }
+        Ok::<_, SyncError>(outcome)
+    })
+    .map_err(|e| e.message)
 }
 
 /// A blob that could not be used: reported, and remembered so the next run tries again.
@@ -167,18 +195,7 @@ fn apply_schedule_blob(downloaded: Downloaded, storage: &Storage, dry_run: bool,
     summary.blobs_downloaded += 1;
     let Parsed::Schedule(file) = &blob.parsed else { unreachable!("schedule names are parsed as schedules") };
     let input = ScheduleInput { file, bytes: &blob.bytes, sha256: &blob.sha256, blob_name: Some(&name), blob_etag: Some(&blob.etag) };
-    let outcome = if dry_run {
-        apply_schedule(&input, storage, true).map_err(|e| e.public_message())
-    } else {
-        in_subtransaction(|| {
-            let outcome = apply_schedule(&input, storage, false)?;
-            if outcome.status != "rejected" {
-                jobs::mark_applied(&name, kind.label(), &blob.etag, &blob.sha256, blob.bytes.len())?;
-            }
-            Ok::<_, SyncError>(outcome)
-        })
-        .map_err(|e| e.message)
-    };
+    let outcome = apply_downloaded(&name, kind, &blob, dry_run, |dry| apply_schedule(&input, storage, dry), |o| o.status != "rejected");
     match outcome {
         Err(reason) => record_failure(&name, kind, reason, dry_run, summary)?,
         Ok(o) => match o.status {
@@ -203,27 +220,16 @@ fn apply_users_blob(downloaded: Downloaded, config: &Config, dry_run: bool, summ
     };
     summary.blobs_downloaded += 1;
     let Parsed::Users(file) = &blob.parsed else { unreachable!("users.json is parsed as users") };
-    let options = UsersOptions { guard: config.guard(), allow_mass_deletion: false, dry_run };
     let auth = Auth::from_config(config);
-    let outcome = if dry_run {
-        apply_users(file, &blob.sha256, &auth, &options).map_err(|e| e.public_message())
-    } else {
-        in_subtransaction(|| {
-            let outcome = apply_users(file, &blob.sha256, &auth, &options)?;
-            jobs::mark_applied(&name, kind.label(), &blob.etag, &blob.sha256, blob.bytes.len())?;
-            Ok::<_, SyncError>(outcome)
-        })
-        .map_err(|e| e.message)
+    let apply = |dry_run| {
+        let options = UsersOptions { guard: config.guard(), allow_mass_deletion: false, dry_run };
+        apply_users(file, &blob.sha256, &auth, &options)
     };
+    let outcome = apply_downloaded(&name, kind, &blob, dry_run, apply, |_| true);
     match outcome {
         Err(reason) => record_failure(&name, kind, reason, dry_run, summary)?,
         Ok(o) => {
-            summary.users_created = o.users_created;
-            summary.users_updated = o.users_updated;
-            summary.users_unchanged = o.users_unchanged;
-            summary.users_deleted = o.users_deleted;
-            summary.user_deletions_blocked = o.user_deletions_blocked;
-            summary.users_rejected = o.users_rejected;
+            summary.user_counts = o.counts.clone();
             summary.warnings.extend(o.warnings.iter().map(|w| format!("{name}: {w}")));
             summary.users = Some(serde_json::to_value(&o).expect("plain data"));
         }

@@ -1,6 +1,7 @@
 //! What a run reports: counts, per-blob errors and phase timings, and the status they add
 //! up to. Pure data, stored in sync_jobs and returned by run().
 
+use crate::apply::users::UserCounts;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -32,12 +33,8 @@ pub struct RunSummary {
     pub schedules_unchanged: usize,
     pub schedules_stale: usize,
     pub users_file: Option<String>,
-    pub users_created: usize,
-    pub users_updated: usize,
-    pub users_unchanged: usize,
-    pub users_deleted: usize,
-    pub user_deletions_blocked: usize,
-    pub users_rejected: usize,
+    #[serde(flatten)]
+    pub user_counts: UserCounts,
     pub list_requests: u64,
     pub get_requests: u64,
     pub errors: Vec<BlobError>,
