@@ -203,3 +203,62 @@ SELECT blob_name, kind, consecutive_failures, last_failed_at, last_error, applie
 FROM azure_sync.blob_state
 WHERE consecutive_failures > 0
 ORDER BY consecutive_failures DESC, blob_name;
+
+-- The portal's readers (Supabase's `authenticated` role) see the rows of their own companies
+-- only. These helpers read the signed-in user's id the way Supabase's auth.uid() does, from
+-- the JWT claims PostgREST sets.
+CREATE FUNCTION azure_sync.current_user_id() RETURNS uuid
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT nullif(coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),
+                           nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'), '')::uuid
+$$;
+
+-- SECURITY DEFINER: the memberships table has row-level security of its own, and a policy
+-- that queried it directly would recurse.
+CREATE FUNCTION azure_sync.my_company_ids() RETURNS bigint[]
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog
+AS $$
+    SELECT coalesce(array_agg(company_id), '{}') FROM azure_sync.company_memberships
+    WHERE user_id = azure_sync.current_user_id()
+$$;
+
+-- Grants and policies for the portal; created by CREATE EXTENSION when Supabase's auth
+-- schema and roles exist, and callable again later (idempotent) if they arrive afterwards.
+CREATE FUNCTION azure_sync.create_portal_policies() RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog
+AS $$
+BEGIN
+    IF to_regnamespace('auth') IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+        RETURN 'no auth schema or authenticated role: no portal policies (only the owner reads the tables)';
+    END IF;
+    GRANT USAGE ON SCHEMA azure_sync TO authenticated;
+    GRANT SELECT ON azure_sync.service_company_groups, azure_sync.companies, azure_sync.user_profiles,
+        azure_sync.company_memberships, azure_sync.schedule_data, azure_sync.stored_objects TO authenticated;
+    GRANT EXECUTE ON FUNCTION azure_sync.current_user_id(), azure_sync.my_company_ids() TO authenticated;
+
+    DROP POLICY IF EXISTS portal_read ON azure_sync.companies;
+    CREATE POLICY portal_read ON azure_sync.companies FOR SELECT TO authenticated
+        USING (id = ANY (azure_sync.my_company_ids()));
+    DROP POLICY IF EXISTS portal_read ON azure_sync.service_company_groups;
+    CREATE POLICY portal_read ON azure_sync.service_company_groups FOR SELECT TO authenticated
+        USING (id IN (SELECT group_id FROM azure_sync.companies WHERE id = ANY (azure_sync.my_company_ids())));
+    DROP POLICY IF EXISTS portal_read ON azure_sync.company_memberships;
+    CREATE POLICY portal_read ON azure_sync.company_memberships FOR SELECT TO authenticated
+        USING (company_id = ANY (azure_sync.my_company_ids()));
+    DROP POLICY IF EXISTS portal_read ON azure_sync.schedule_data;
+    CREATE POLICY portal_read ON azure_sync.schedule_data FOR SELECT TO authenticated
+        USING (service_company_id = ANY (azure_sync.my_company_ids()));
+    DROP POLICY IF EXISTS portal_read ON azure_sync.user_profiles;
+    CREATE POLICY portal_read ON azure_sync.user_profiles FOR SELECT TO authenticated
+        USING (id = azure_sync.current_user_id());
+    DROP POLICY IF EXISTS portal_read ON azure_sync.stored_objects;
+    CREATE POLICY portal_read ON azure_sync.stored_objects FOR SELECT TO authenticated
+        USING (split_part(path, '/', 1) ~ '^[0-9]{1,18}$'
+               AND split_part(path, '/', 1)::bigint = ANY (azure_sync.my_company_ids()));
+    RETURN 'portal policies created for role authenticated';
+END
+$$;

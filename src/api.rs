@@ -3,6 +3,7 @@
 
 use crate::apply::schedule::{apply_schedule, ScheduleInput};
 use crate::apply::users::{apply_users, UsersOptions};
+use crate::backends::storage_api::Upload;
 use crate::backends::{Auth, Storage};
 use crate::config::{self, Config};
 use crate::contract::{self, DocKind};
@@ -45,8 +46,8 @@ fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB
     let bytes = serde_json::to_vec(&doc.0).expect("JSON values serialise");
     let sha256 = crate::hex(&Sha256::digest(&bytes));
     let config = Config::load().or_raise();
-    let input = ScheduleInput { file: &file, bytes: &bytes, sha256: &sha256, blob_name, blob_etag: None };
-    let outcome = apply_schedule(&input, &Storage::from_config(&config), false).or_raise();
+    let input = ScheduleInput { file: &file, bytes: &bytes, sha256: &sha256, blob_name, blob_etag: None, upload: Upload::NotAttempted };
+    let outcome = apply_schedule(&input, &Storage::from_config(&config).or_raise(), false).or_raise();
     to_jsonb(outcome)
 }
 
@@ -59,7 +60,7 @@ fn sync_users(doc: JsonB, allow_mass_deletion: default!(bool, false)) -> JsonB {
     let sha256 = crate::hex(&Sha256::digest(&bytes));
     let config = Config::load().or_raise();
     let options = UsersOptions { guard: config.guard(), allow_mass_deletion, dry_run: false };
-    let outcome = apply_users(&file, &sha256, &Auth::from_config(&config), &options).or_raise();
+    let outcome = apply_users(&file, &sha256, &Auth::from_config(&config).or_raise(), &options).or_raise();
     to_jsonb(outcome)
 }
 

@@ -13,6 +13,8 @@ pub enum SyncError {
     /// A document that breaks the file contract; `source` names where it came from.
     Contract { source: String, error: ContractError },
     Azure(AzureError),
+    /// Supabase Auth or Storage refused or failed.
+    Backend(crate::backends::http::ApiError),
     /// Missing or unusable configuration.
     Config(String),
     /// An argument a caller passed that cannot be used.
@@ -26,6 +28,7 @@ impl fmt::Display for SyncError {
         match self {
             SyncError::Contract { source, error } => write!(f, "{source} breaks the file contract: {error}"),
             SyncError::Azure(e) => write!(f, "{e}"),
+            SyncError::Backend(e) => write!(f, "{e}"),
             SyncError::Config(m) => write!(f, "azure_sync is not configured for this: {m}"),
             SyncError::Argument(m) => f.write_str(m),
             SyncError::Spi(m) => write!(f, "database statement failed: {m}"),
@@ -38,6 +41,12 @@ impl std::error::Error for SyncError {}
 impl From<pgrx::spi::SpiError> for SyncError {
     fn from(e: pgrx::spi::SpiError) -> Self {
         SyncError::Spi(e.to_string())
+    }
+}
+
+impl From<crate::backends::http::ApiError> for SyncError {
+    fn from(e: crate::backends::http::ApiError) -> Self {
+        SyncError::Backend(e)
     }
 }
 
@@ -59,6 +68,7 @@ impl SyncError {
             SyncError::Argument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             SyncError::Config(_) => PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
             SyncError::Spi(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            SyncError::Backend(_) => PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
             SyncError::Azure(e) => match e.kind {
                 K::Auth => PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
                 K::NotFound => PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,

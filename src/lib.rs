@@ -19,6 +19,7 @@ pub mod plan;
 pub mod redact;
 pub mod remote;
 pub mod run;
+pub mod stop;
 
 ::pgrx::pg_module_magic!(name, version);
 

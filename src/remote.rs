@@ -40,3 +40,49 @@ pub fn off_main_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'sta
         None => pgrx::error!("azure_sync: an HTTP worker thread stopped without an answer (it panicked)"),
     }
 }
+
+/// Apply `f` (HTTP only) to every item on `workers` threads; results in the items' order.
+/// The main thread waits interruptibly; on a cancel the workers stop taking new items.
+pub fn parallel_map<I, R>(items: Vec<I>, workers: usize, f: impl Fn(I) -> R + Send + Sync + 'static) -> Vec<R>
+where
+    I: Send + 'static,
+    R: Send + 'static,
+{
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let n = items.len();
+    if n == 0 {
+        return vec![];
+    }
+    let queue = Arc::new(Mutex::new(items.into_iter().enumerate().collect::<VecDeque<_>>()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let f = Arc::new(f);
+    let (tx, rx) = channel();
+    for i in 0..workers.clamp(1, n) {
+        let (queue, stop, f, tx) = (queue.clone(), stop.clone(), f.clone(), tx.clone());
+        std::thread::Builder::new()
+            .name(format!("azure_sync-http-{i}"))
+            .spawn(move || loop {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Some((index, item)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else { return };
+                if tx.send((index, f(item))).is_err() {
+                    return;
+                }
+            })
+            .expect("the OS refused to start a thread");
+    }
+    drop(tx);
+    let _stop = crate::stop::StopOnDrop(stop);
+    let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
+    for _ in 0..n {
+        match recv_interruptibly(&rx) {
+            Some((index, r)) => results[index] = Some(r),
+            None => pgrx::error!("azure_sync: an HTTP worker thread stopped without an answer (it panicked)"),
+        }
+    }
+    results.into_iter().map(|r| r.expect("every index answered once")).collect()
+}

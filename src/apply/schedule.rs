@@ -2,6 +2,7 @@
 //! and its schedule_data row, unless it would regress what is stored.
 
 use super::{epoch_micros, optional};
+use crate::backends::storage_api::Upload;
 use crate::backends::Storage;
 use crate::contract::{ScheduleFile, Timestamp};
 use crate::error::SyncError;
@@ -9,6 +10,7 @@ use crate::plan::schedule::{decide, storage_path, ScheduleDecision, StoredSchedu
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// One schedule file as it arrives: parsed, with its bytes and where it came from.
 pub struct ScheduleInput<'a> {
@@ -17,6 +19,8 @@ pub struct ScheduleInput<'a> {
     pub sha256: &'a str,
     pub blob_name: Option<&'a str>,
     pub blob_etag: Option<&'a str>,
+    /// Whether a download worker already uploaded the bytes to Storage.
+    pub upload: Upload,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -108,7 +112,7 @@ pub fn apply_schedule(input: &ScheduleInput, storage: &Storage, dry_run: bool) -
             generated_at.as_str().into(),
         ],
     )?;
-    store_document(storage, &outcome.storage_path, input.bytes, input.sha256)?;
+    store_document(storage, &outcome.storage_path, input)?;
     Spi::run_with_args(
         "INSERT INTO azure_sync.schedule_data AS s (service_company_id, schedule_date, date_range_end, generated_at, job_count,
              storage_path, size_bytes, content_sha256, azure_blob_name, azure_blob_hash, synced_at)
@@ -148,7 +152,7 @@ pub(crate) fn upsert_group(id: i64, name: &str, is_active: Option<bool>, generat
     Ok(())
 }
 
-fn store_document(storage: &Storage, path: &str, bytes: &[u8], sha256: &str) -> Result<(), SyncError> {
+fn store_document(storage: &Storage, path: &str, input: &ScheduleInput) -> Result<(), SyncError> {
     match storage {
         Storage::Embedded { bucket } => {
             Spi::run_with_args(
@@ -156,9 +160,37 @@ fn store_document(storage: &Storage, path: &str, bytes: &[u8], sha256: &str) -> 
                  VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (bucket, path) DO UPDATE SET content = EXCLUDED.content, size_bytes = EXCLUDED.size_bytes,
                      content_sha256 = EXCLUDED.content_sha256, updated_at = now()",
-                &[bucket.as_str().into(), path.into(), bytes.into(), (bytes.len() as i64).into(), sha256.into()],
+                &[bucket.as_str().into(), path.into(), input.bytes.into(), (input.bytes.len() as i64).into(), input.sha256.into()],
             )?;
         }
+        Storage::Api { bucket, api } => match &input.upload {
+            Upload::Done => {}
+            Upload::Failed(e) => return Err(SyncError::Backend(e.clone())),
+            Upload::NotAttempted => {
+                let (api, bucket, path, bytes) = (api.clone(), bucket.clone(), path.to_string(), input.bytes.to_vec());
+                crate::remote::off_main_thread(move || api.put(&bucket, &path, &bytes))?;
+            }
+        },
     }
     Ok(())
+}
+
+/// schedule_data of the last `days` days, for download workers that upload in parallel:
+/// (company, DateRangeStart) → stored version, and the first day covered.
+pub fn recent_stored(days: i32) -> Result<(HashMap<(i64, String), StoredSchedule>, String), SyncError> {
+    let covers_from = Spi::get_one_with_args::<String>("SELECT (current_date - $1)::text", &[days.into()])?.unwrap_or_default();
+    let sql = format!(
+        "SELECT service_company_id, schedule_date::text, {}, content_sha256 FROM azure_sync.schedule_data WHERE schedule_date >= $1::date",
+        epoch_micros("generated_at")
+    );
+    let stored = Spi::connect(|client| -> Result<_, SyncError> {
+        let mut map = HashMap::new();
+        for row in client.select(&sql, None, &[covers_from.as_str().into()])? {
+            if let (Some(company), Some(day), Some(micros), Some(sha)) = (row.get::<i64>(1)?, row.get::<String>(2)?, row.get::<i64>(3)?, row.get::<String>(4)?) {
+                map.insert((company, day), StoredSchedule { generated_at: Timestamp(micros), content_sha256: sha });
+            }
+        }
+        Ok(map)
+    })?;
+    Ok((stored, covers_from))
 }

@@ -2,7 +2,9 @@
 //! says, behind the freshness check and the deletion guard.
 
 use super::{epoch_micros, optional};
+use crate::backends::gotrue::GoTrue;
 use crate::backends::Auth;
+use std::sync::Arc;
 use crate::contract::{Timestamp, UsersFile};
 use crate::error::SyncError;
 use crate::plan::users::{plan_users, DeletionGuard, DesiredUser, ExistingUser, Rejection, UserPlan};
@@ -29,6 +31,8 @@ pub struct UserCounts {
     pub users_deleted: usize,
     pub user_deletions_blocked: usize,
     pub users_rejected: usize,
+    /// Users whose Supabase Auth call failed: left as they were, tried again next run.
+    pub users_failed: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -45,6 +49,8 @@ pub struct UsersOutcome {
     pub groups: usize,
     pub companies: usize,
     pub rejected: Vec<Rejection>,
+    /// Supabase Auth failures, one per user: nothing was changed for them.
+    pub auth_failures: Vec<Rejection>,
     pub warnings: Vec<String>,
     pub auth_backend: String,
 }
@@ -108,6 +114,11 @@ pub fn apply_users(file: &UsersFile, sha256: &str, auth: &Auth, options: &UsersO
             }
         }
     }
+    if !options.dry_run {
+        if let Auth::GoTrue { api, concurrency } = auth {
+            outcome.auth_failures = sync_auth_users(api, *concurrency, &mut plan);
+        }
+    }
     fill_counts(&mut outcome, &plan);
     if plan.deletions_blocked > 0 {
         pgrx::warning!(
@@ -147,9 +158,44 @@ fn fill_counts(outcome: &mut UsersOutcome, plan: &UserPlan) {
         users_deleted: plan.delete.len(),
         user_deletions_blocked: plan.deletions_blocked,
         users_rejected: plan.rejected.len(),
+        users_failed: outcome.auth_failures.len(),
     };
     outcome.rejected = plan.rejected.clone();
     outcome.warnings = plan.warnings.clone();
+}
+
+/// Make Supabase Auth match the plan: deletions first (they free emails), then creations and
+/// updates, `concurrency` calls at once on worker threads. A user whose call fails is taken
+/// out of the plan, so the database keeps what it had for them (no orphan either way) and the
+/// next run tries again. Returns the failures.
+fn sync_auth_users(api: &Arc<GoTrue>, concurrency: usize, plan: &mut UserPlan) -> Vec<Rejection> {
+    let mut failures = vec![];
+    let deleter = api.clone();
+    let deleted = crate::remote::parallel_map(std::mem::take(&mut plan.delete), concurrency, move |id| {
+        let result = deleter.delete(&id);
+        (id, result)
+    });
+    for (id, result) in deleted {
+        match result {
+            Ok(()) => plan.delete.push(id),
+            Err(e) => failures.push(Rejection { user_id: id, email: None, reason: e.to_string() }),
+        }
+    }
+    let writer = api.clone();
+    let to_write: Vec<(bool, DesiredUser)> =
+        std::mem::take(&mut plan.create).into_iter().map(|u| (true, u)).chain(std::mem::take(&mut plan.update).into_iter().map(|u| (false, u))).collect();
+    let written = crate::remote::parallel_map(to_write, concurrency, move |(is_new, user)| {
+        let result = if is_new { writer.create_or_update(&user) } else { writer.update_or_create(&user) };
+        (is_new, user, result)
+    });
+    for (is_new, user, result) in written {
+        match result {
+            Ok(_) if is_new => plan.create.push(user),
+            Ok(_) => plan.update.push(user),
+            Err(e) => failures.push(Rejection { user_id: user.id.clone(), email: Some(user.email.clone()), reason: e.to_string() }),
+        }
+    }
+    failures
 }
 
 /// One statement per table, whatever the number of rows: jsonb_to_recordset carries them.

@@ -16,5 +16,10 @@ pub use client::{BlobClient, ClientOptions, Fetched};
 pub use credentials::{Auth, Container, SasToken};
 pub use error::{AzureError, AzureErrorKind};
 pub use listing::BlobItem;
-pub use retry::RetryPolicy;
+pub use retry::{jitter_unit, RetryPolicy};
 pub use time::{http_date, now_unix, parse_http_date};
+
+/// Percent-encode a path, keeping `/`, as object stores expect.
+pub fn percent_encode_path(path: &str) -> String {
+    encode::percent_encode(path, true)
+}

@@ -4,8 +4,10 @@
 //! change: a worker waits until the main thread has applied what came before.
 
 use crate::azure::{AzureError, BlobClient, Fetched};
+use crate::backends::storage_api::{StorageApi, Upload};
 use crate::contract::{self, BlobKind, ContractError, ScheduleFile, UsersFile};
-use std::collections::VecDeque;
+use crate::plan::schedule::{decide, storage_path, ScheduleDecision, StoredSchedule};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
@@ -23,6 +25,37 @@ pub struct Blob {
     pub etag: String,
     pub sha256: String,
     pub parsed: Parsed,
+    /// Whether the worker already put the snapshot into Supabase Storage.
+    pub upload: Upload,
+}
+
+/// Lets download workers upload the snapshots that will be applied, in parallel, instead of
+/// leaving every upload to the single main thread. The main thread still decides for good
+/// (from the database); the workers decide from a snapshot of the same rows, read under the
+/// run's lock, so both agree.
+pub struct Uploader {
+    pub api: Arc<StorageApi>,
+    pub bucket: String,
+    /// schedule_data of recent days: (company, DateRangeStart) → the stored version.
+    pub stored: HashMap<(i64, String), StoredSchedule>,
+    /// The first day `stored` covers: a file for an earlier day is left to the main thread.
+    pub covers_from: String,
+}
+
+impl Uploader {
+    fn upload_if_applying(&self, name: &str, file: &ScheduleFile, bytes: &[u8], sha256: &str) -> Upload {
+        let day = file.date_range_start.as_str();
+        if day < self.covers_from.as_str() {
+            return Upload::NotAttempted;
+        }
+        match decide(file, Some(name), sha256, self.stored.get(&(file.service_company_id, day.to_string()))) {
+            ScheduleDecision::Apply { .. } => match self.api.put(&self.bucket, &storage_path(file), bytes) {
+                Ok(()) => Upload::Done,
+                Err(e) => Upload::Failed(e),
+            },
+            _ => Upload::NotAttempted,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -47,36 +80,38 @@ pub struct Downloaded {
     pub result: Result<Blob, FetchError>,
 }
 
-/// Tells the workers to stop taking new blobs; set when the main thread leaves the run,
-/// normally or by an error (a cancel), so no worker keeps downloading for nobody.
-pub struct StopOnDrop(pub Arc<AtomicBool>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-fn fetch_one(client: &BlobClient, name: &str, kind: BlobKind) -> Result<Blob, FetchError> {
+fn fetch_one(client: &BlobClient, uploader: Option<&Uploader>, name: &str, kind: BlobKind) -> Result<Blob, FetchError> {
     let (bytes, etag, sha256) = match client.get(name, None).map_err(FetchError::Azure)? {
         Fetched::Blob { bytes, etag, sha256 } => (bytes, etag, sha256),
         Fetched::NotModified => unreachable!("no If-None-Match was sent"),
     };
     let doc = contract::parse_json(&bytes).map_err(FetchError::Contract)?;
-    let parsed = match kind {
-        BlobKind::Users => Parsed::Users(contract::read_users(&doc).map_err(FetchError::Contract)?),
-        _ => Parsed::Schedule(contract::read_schedule(&doc).map_err(FetchError::Contract)?),
+    // The JSON tree (several times the bytes) is dropped here, before the blob waits in the
+    // channel: only the typed record travels on.
+    let (parsed, upload) = match kind {
+        BlobKind::Users => (Parsed::Users(contract::read_users(&doc).map_err(FetchError::Contract)?), Upload::NotAttempted),
+        _ => {
+            let file = contract::read_schedule(&doc).map_err(FetchError::Contract)?;
+            let upload = uploader.map(|u| u.upload_if_applying(name, &file, &bytes, &sha256)).unwrap_or(Upload::NotAttempted);
+            (Parsed::Schedule(file), upload)
+        }
     };
-    Ok(Blob { bytes, etag, sha256, parsed })
+    Ok(Blob { bytes, etag, sha256, parsed, upload })
 }
 
 /// Start `workers` threads over `jobs`; results come in completion order.
-pub fn spawn(client: Arc<BlobClient>, jobs: Vec<(String, BlobKind)>, workers: usize, stop: Arc<AtomicBool>) -> Receiver<Downloaded> {
+pub fn spawn(
+    client: Arc<BlobClient>,
+    uploader: Option<Arc<Uploader>>,
+    jobs: Vec<(String, BlobKind)>,
+    workers: usize,
+    stop: Arc<AtomicBool>,
+) -> Receiver<Downloaded> {
     let workers = workers.clamp(1, jobs.len().max(1));
     let (tx, rx) = sync_channel(workers);
     let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
     for i in 0..workers {
-        let (tx, queue, client, stop) = (tx.clone(), queue.clone(), client.clone(), stop.clone());
+        let (tx, queue, client, stop, uploader) = (tx.clone(), queue.clone(), client.clone(), stop.clone(), uploader.clone());
         std::thread::Builder::new()
             .name(format!("azure_sync-fetch-{i}"))
             .spawn(move || loop {
@@ -84,7 +119,7 @@ pub fn spawn(client: Arc<BlobClient>, jobs: Vec<(String, BlobKind)>, workers: us
                     return;
                 }
                 let Some((name, kind)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else { return };
-                let result = fetch_one(&client, &name, kind);
+                let result = fetch_one(&client, uploader.as_deref(), &name, kind);
                 if tx.send(Downloaded { name, kind, result }).is_err() {
                     return; // the run is over
                 }

@@ -18,7 +18,9 @@ use crate::error::SyncError;
 use crate::plan::blobs::{plan_fetch, ListedBlob};
 use crate::redact::scrub;
 use crate::remote;
-use fetch::{Blob, Downloaded, Parsed, StopOnDrop};
+use crate::backends::storage_api::Upload;
+use crate::stop::StopOnDrop;
+use fetch::{Blob, Downloaded, Parsed, Uploader};
 use pgrx::prelude::*;
 use progress::Progress;
 use std::sync::atomic::AtomicBool;
@@ -29,6 +31,10 @@ use summary::{BlobError, RunSummary};
 /// Key of the transaction-level advisory lock that keeps runs from overlapping ("azure_sy").
 /// Transaction-level: released by commit or rollback, so a crashed run never leaves it held.
 const RUN_LOCK_KEY: i64 = 0x617a_7572_655f_7379;
+
+/// How many recent days of schedule_data the upload workers see (files for older days, which a
+/// live export never sends, are uploaded by the main thread after its own check).
+const UPLOAD_SNAPSHOT_DAYS: i32 = 14;
 
 /// A SAS closer than this to its expiry is warned about on every run.
 const SAS_WARNING_DAYS: i64 = 14;
@@ -100,11 +106,20 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
         summary.blobs_listed, summary.blobs_unchanged, summary.blobs_ignored
     ));
 
+    let storage = Storage::from_config(&config)?;
+    let auth = Auth::from_config(&config)?;
+    let uploader = match (&storage, options.dry_run) {
+        (Storage::Api { bucket, api }, false) => {
+            let (stored, covers_from) = crate::apply::schedule::recent_stored(UPLOAD_SNAPSHOT_DAYS)?;
+            Some(Arc::new(Uploader { api: api.clone(), bucket: bucket.clone(), stored, covers_from }))
+        }
+        _ => None,
+    };
+
     let t = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let _stop_workers = StopOnDrop(stop.clone());
-    let results = fetch::spawn(client.clone(), work, workers, stop);
-    let storage = Storage::from_config(&config);
+    let results = fetch::spawn(client.clone(), uploader, work, workers, stop);
     let mut users_download = None;
     let mut done = 0;
     while let Some(downloaded) = remote::recv_interruptibly(&results) {
@@ -122,12 +137,14 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
     if let Some(downloaded) = users_download {
         let t = Instant::now();
         progress.phase(&format!("applying {}", downloaded.name));
-        apply_users_blob(downloaded, &config, options.dry_run, summary)?;
+        apply_users_blob(downloaded, &config, &auth, options.dry_run, summary)?;
         summary.timings.users_ms = t.elapsed().as_millis() as u64;
     }
     let (lists, gets) = client.request_counts();
     summary.list_requests = lists;
     summary.get_requests = gets;
+    summary.auth_requests = auth.calls();
+    summary.storage_requests = storage.calls();
     progress.phase(&format!(
         "done: {} downloaded, {} schedule files applied, {} failed; users {} created, {} updated, {} deleted",
         summary.blobs_downloaded,
@@ -188,13 +205,14 @@ fn record_failure(name: &str, kind: BlobKind, reason: String, dry_run: bool, sum
 
 fn apply_schedule_blob(downloaded: Downloaded, storage: &Storage, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
     let Downloaded { name, kind, result } = downloaded;
-    let blob = match result {
+    let mut blob = match result {
         Ok(blob) => blob,
         Err(e) => return record_failure(&name, kind, e.to_string(), dry_run, summary),
     };
     summary.blobs_downloaded += 1;
+    let upload = std::mem::replace(&mut blob.upload, Upload::NotAttempted);
     let Parsed::Schedule(file) = &blob.parsed else { unreachable!("schedule names are parsed as schedules") };
-    let input = ScheduleInput { file, bytes: &blob.bytes, sha256: &blob.sha256, blob_name: Some(&name), blob_etag: Some(&blob.etag) };
+    let input = ScheduleInput { file, bytes: &blob.bytes, sha256: &blob.sha256, blob_name: Some(&name), blob_etag: Some(&blob.etag), upload };
     let outcome = apply_downloaded(&name, kind, &blob, dry_run, |dry| apply_schedule(&input, storage, dry), |o| o.status != "rejected");
     match outcome {
         Err(reason) => record_failure(&name, kind, reason, dry_run, summary)?,
@@ -211,7 +229,7 @@ fn apply_schedule_blob(downloaded: Downloaded, storage: &Storage, dry_run: bool,
     Ok(())
 }
 
-fn apply_users_blob(downloaded: Downloaded, config: &Config, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
+fn apply_users_blob(downloaded: Downloaded, config: &Config, auth: &Auth, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
     let Downloaded { name, kind, result } = downloaded;
     let blob = match result {
         Ok(blob) => blob,
@@ -220,17 +238,21 @@ fn apply_users_blob(downloaded: Downloaded, config: &Config, dry_run: bool, summ
     };
     summary.blobs_downloaded += 1;
     let Parsed::Users(file) = &blob.parsed else { unreachable!("users.json is parsed as users") };
-    let auth = Auth::from_config(config);
     let apply = |dry_run| {
         let options = UsersOptions { guard: config.guard(), allow_mass_deletion: false, dry_run };
-        apply_users(file, &blob.sha256, &auth, &options)
+        apply_users(file, &blob.sha256, auth, &options)
     };
-    let outcome = apply_downloaded(&name, kind, &blob, dry_run, apply, |_| true);
+    // With Auth failures the blob stays unapplied: the next run downloads it again and retries
+    // exactly the users that failed (the others are unchanged by then).
+    let outcome = apply_downloaded(&name, kind, &blob, dry_run, apply, |o| o.auth_failures.is_empty());
     match outcome {
         Err(reason) => record_failure(&name, kind, reason, dry_run, summary)?,
         Ok(o) => {
             summary.user_counts = o.counts.clone();
             summary.warnings.extend(o.warnings.iter().map(|w| format!("{name}: {w}")));
+            for failure in &o.auth_failures {
+                summary.errors.push(BlobError { blob: format!("{name} (user {})", failure.user_id), reason: scrub(&failure.reason) });
+            }
             summary.users = Some(serde_json::to_value(&o).expect("plain data"));
         }
     }

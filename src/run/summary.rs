@@ -37,6 +37,8 @@ pub struct RunSummary {
     pub user_counts: UserCounts,
     pub list_requests: u64,
     pub get_requests: u64,
+    pub auth_requests: u64,
+    pub storage_requests: u64,
     pub errors: Vec<BlobError>,
     pub warnings: Vec<String>,
     pub sas_expires_at: Option<String>,
@@ -53,7 +55,7 @@ impl RunSummary {
         let attempted = self.blobs_listed - self.blobs_ignored - self.blobs_unchanged;
         self.status = if listing_failed || (attempted > 0 && self.blobs_failed == attempted) {
             "failed"
-        } else if self.blobs_failed > 0 {
+        } else if self.blobs_failed > 0 || self.user_counts.users_failed > 0 {
             "partial"
         } else {
             "succeeded"

@@ -1,0 +1,104 @@
+//! The Supabase Auth (GoTrue) admin API: create, update, delete, read users, with the upstream
+//! UserId as the auth id so every call can be repeated safely.
+
+use super::http::{ApiClient, ApiError, Body};
+use crate::plan::users::DesiredUser;
+use serde_json::{json, Value};
+
+pub struct GoTrue {
+    pub api: ApiClient,
+}
+
+/// The user as GoTrue should hold it. Names go in user_metadata (the user may edit them);
+/// companies and roles decide access, so they go in app_metadata (only the service role
+/// writes it).
+pub fn user_body(u: &DesiredUser) -> Value {
+    let roles: serde_json::Map<String, Value> = u.memberships.iter().map(|m| (m.company_id.to_string(), json!(m.roles))).collect();
+    let employee_ids: serde_json::Map<String, Value> =
+        u.memberships.iter().map(|m| (m.company_id.to_string(), json!(m.employee_information_id))).collect();
+    json!({
+        "email": u.email,
+        "email_confirm": true,
+        "user_metadata": {"first_name": u.first_name, "last_name": u.last_name, "full_name": u.full_name},
+        "app_metadata": {
+            "provider": "email",
+            "service_company_ids": u.memberships.iter().map(|m| m.company_id).collect::<Vec<_>>(),
+            "roles": roles,
+            "employee_information_ids": employee_ids,
+        },
+    })
+}
+
+/// What a create-or-update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Updated,
+}
+
+impl GoTrue {
+    fn ok(result: Result<(u16, Vec<u8>), ApiError>) -> Result<Vec<u8>, ApiError> {
+        result.map(|(_, body)| body)
+    }
+
+    pub fn create(&self, u: &DesiredUser) -> Result<(), ApiError> {
+        let mut body = user_body(u);
+        body["id"] = json!(u.id);
+        Self::ok(self.api.send("POST", "/admin/users", "users", &format!("create user {}", u.id), Body::Json(&body), &[])).map(|_| ())
+    }
+
+    pub fn update(&self, u: &DesiredUser) -> Result<(), ApiError> {
+        let body = user_body(u);
+        Self::ok(self.api.send("PUT", &format!("/admin/users/{}", u.id), "users", &format!("update user {}", u.id), Body::Json(&body), &[]))
+            .map(|_| ())
+    }
+
+    /// Hard delete. A user already gone (404 user_not_found) counts as deleted: an earlier run
+    /// may have deleted it and then rolled back its own transaction.
+    pub fn delete(&self, id: &str) -> Result<(), ApiError> {
+        let body = json!({"should_soft_delete": false});
+        match self.api.send("DELETE", &format!("/admin/users/{id}"), "users", &format!("delete user {id}"), Body::Json(&body), &[]) {
+            Ok(_) => Ok(()),
+            Err(e) if e.status == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Value>, ApiError> {
+        match self.api.send("GET", &format!("/admin/users/{id}"), "users", &format!("read user {id}"), Body::None, &[]) {
+            Ok((_, body)) => Ok(serde_json::from_slice(&body).ok()),
+            Err(e) if e.status == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of users (GoTrue pages from 1).
+    pub fn list(&self, page: u32, per_page: u32) -> Result<Vec<Value>, ApiError> {
+        let (_, body) = self.api.send("GET", &format!("/admin/users?page={page}&per_page={per_page}"), "users", "list users", Body::None, &[])?;
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Ok(v.get("users").and_then(|u| u.as_array()).cloned().unwrap_or_default())
+    }
+
+    /// Create; when GoTrue already has this id (an earlier run created it and then rolled back),
+    /// update instead. "Already exists" comes as 422 email_exists, or as 500 on the duplicate
+    /// primary key: either way, read the user by id to know which.
+    pub fn create_or_update(&self, u: &DesiredUser) -> Result<Upserted, ApiError> {
+        match self.create(u) {
+            Ok(()) => Ok(Upserted::Created),
+            Err(e) if e.status == Some(422) || e.status == Some(500) => match self.get(&u.id)? {
+                Some(_) => self.update(u).map(|_| Upserted::Updated),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Update; a user missing from GoTrue (deleted by hand, or never created) is created.
+    pub fn update_or_create(&self, u: &DesiredUser) -> Result<Upserted, ApiError> {
+        match self.update(u) {
+            Ok(()) => Ok(Upserted::Updated),
+            Err(e) if e.status == Some(404) => self.create(u).map(|_| Upserted::Created),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! What Supabase's Auth and Storage APIs share: the service-role key sent as
+//! `Authorization: Bearer` and `apikey`, JSON errors in several shapes (Storage's "HTTP 400 with
+//! the real status in the body" included), retries of transient failures, and a count of calls.
+//! Pure Rust: worker threads use it.
+
+use crate::azure::RetryPolicy;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// "auth" or "storage".
+    pub service: &'static str,
+    pub operation: String,
+    /// The real status (Storage's body status when it answers 400 on top of it).
+    pub status: Option<u16>,
+    /// e.g. `email_exists`, `user_not_found`, `Duplicate`.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} failed", self.service, self.operation)?;
+        match self.status {
+            Some(s) => write!(f, ": HTTP {s}")?,
+            None => f.write_str(":")?,
+        }
+        if let Some(c) = &self.code {
+            write!(f, " {c}")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, " {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+pub enum Body<'a> {
+    None,
+    Json(&'a serde_json::Value),
+    Bytes { content_type: &'a str, bytes: &'a [u8] },
+}
+
+pub struct ApiClient {
+    service: &'static str,
+    base: String,
+    key: String,
+    agent: ureq::Agent,
+    retry: RetryPolicy,
+    calls: Mutex<BTreeMap<String, u64>>,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ApiClient({} at {}, key *****)", self.service, self.base)
+    }
+}
+
+/// Read a Supabase error body, whichever service and version wrote it.
+pub fn decode_error(http_status: u16, body: &[u8]) -> (u16, Option<String>, String) {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str().map(str::to_string).or_else(|| x.as_u64().map(|n| n.to_string())));
+    // Storage answers 400 and puts the real status in the body as a string.
+    let status = text("statusCode").and_then(|s| s.parse().ok()).unwrap_or(http_status);
+    let code = text("error_code").or_else(|| v.get("code").and_then(|c| c.as_str()).map(str::to_string)).or_else(|| text("error"));
+    let message = text("msg").or_else(|| text("message")).or_else(|| text("error_description")).unwrap_or_else(|| {
+        String::from_utf8_lossy(&body[..body.len().min(200)]).trim().to_string()
+    });
+    (status, code, message)
+}
+
+impl ApiClient {
+    pub fn new(service: &'static str, base: &str, key: &str, timeout: Duration, retry: RetryPolicy) -> ApiClient {
+        let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(timeout).redirects(0).build();
+        ApiClient { service, base: base.trim_end_matches('/').to_string(), key: key.to_string(), agent, retry, calls: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Calls made so far, by "METHOD kind" (e.g. "POST users"), retries included.
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn total_calls(&self) -> u64 {
+        self.calls().values().sum()
+    }
+
+    /// Send one request, retrying 408/429/502/503/504 and connection failures. A 500 is not
+    /// retried: GoTrue answers 500 for a duplicate id, which no retry changes.
+    pub fn send(&self, method: &str, path: &str, kind: &str, operation: &str, body: Body, headers: &[(&str, &str)]) -> Result<(u16, Vec<u8>), ApiError> {
+        let url = format!("{}{path}", self.base);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            *self.calls.lock().unwrap_or_else(|p| p.into_inner()).entry(format!("{method} {kind}")).or_default() += 1;
+            let mut req = self
+                .agent
+                .request(method, &url)
+                .set("Authorization", &format!("Bearer {}", self.key))
+                .set("apikey", &self.key)
+                .set("X-Supabase-Api-Version", "2024-01-01");
+            for (k, v) in headers {
+                req = req.set(k, v);
+            }
+            let result = match &body {
+                Body::None => req.call(),
+                Body::Json(v) => req.set("Content-Type", "application/json").send_bytes(&serde_json::to_vec(v).expect("JSON values serialise")),
+                Body::Bytes { content_type, bytes } => req.set("Content-Type", content_type).send_bytes(bytes),
+            };
+            let (status, retry_after, error) = match result {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let mut out = vec![];
+                    let read = resp.into_reader().take(64 * 1024 * 1024).read_to_end(&mut out);
+                    match read {
+                        Ok(_) => return Ok((status, out)),
+                        Err(e) => (None, None, ApiError { service: self.service, operation: operation.to_string(), status: None, code: None, message: format!("reading the answer failed: {}", e.kind()) }),
+                    }
+                }
+                Err(ureq::Error::Status(http_status, resp)) => {
+                    let retry_after = resp.header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+                    let header_code = resp.header("x-sb-error-code").map(str::to_string);
+                    let mut raw = vec![];
+                    let _ = resp.into_reader().take(64 * 1024).read_to_end(&mut raw);
+                    let (status, code, message) = decode_error(http_status, &raw);
+                    (Some(status), retry_after, ApiError { service: self.service, operation: operation.to_string(), status: Some(status), code: code.or(header_code), message })
+                }
+                Err(ureq::Error::Transport(t)) => {
+                    let message = match t.message() {
+                        Some(m) => format!("{}: {m}", t.kind()),
+                        None => t.kind().to_string(),
+                    };
+                    (None, None, ApiError { service: self.service, operation: operation.to_string(), status: None, code: None, message })
+                }
+            };
+            let transient = matches!(status, None | Some(408 | 429 | 502 | 503 | 504));
+            if transient && attempt <= self.retry.max_retries {
+                std::thread::sleep(self.retry.delay(attempt, retry_after, crate::azure::jitter_unit()));
+                continue;
+            }
+            return Err(error);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_shape_is_read() {
+        // GoTrue with X-Supabase-Api-Version
+        assert_eq!(decode_error(422, br#"{"code":"email_exists","message":"A user with this email address has already been registered"}"#),
+            (422, Some("email_exists".into()), "A user with this email address has already been registered".into()));
+        // GoTrue without it
+        assert_eq!(decode_error(404, br#"{"code":404,"error_code":"user_not_found","msg":"User not found"}"#),
+            (404, Some("user_not_found".into()), "User not found".into()));
+        // Storage: 400 outside, the real status inside
+        assert_eq!(decode_error(400, br#"{"statusCode":"409","error":"Duplicate","message":"The resource already exists"}"#),
+            (409, Some("Duplicate".into()), "The resource already exists".into()));
+        assert_eq!(decode_error(502, b"Bad Gateway"), (502, None, "Bad Gateway".into()));
+    }
+}
