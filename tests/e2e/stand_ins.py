@@ -19,6 +19,8 @@ class FlakyServer:
         self.requests = []
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # see standins/supabase.py
+
             def do_GET(self):
                 outer.requests.append(self.path)
                 if len(outer.requests) <= outer.failures:
@@ -82,6 +84,8 @@ class DelayingProxy:
         self.requests = []
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # see standins/supabase.py
+
             def do_GET(self):
                 outer.requests.append(self.path)
                 if "comp=list" not in self.path:

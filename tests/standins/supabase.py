@@ -65,6 +65,9 @@ class StandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm
+            # and the client's delayed ACK hold every answer back 40 ms.
+            disable_nagle_algorithm = True
 
             def handle_any(self, method):
                 length = int(self.headers.get("Content-Length") or 0)
