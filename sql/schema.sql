@@ -93,6 +93,17 @@ CREATE TABLE azure_sync.stored_objects (
     PRIMARY KEY (bucket, path)
 );
 
+-- Snapshots are JSON that compresses well, and a run stores hundreds of them: lz4 is about
+-- ten times faster than the default pglz for the same use (a profile of the first sync showed
+-- two thirds of its time in pglz_compress). A server built without lz4 keeps pglz.
+DO $$
+BEGIN
+    ALTER TABLE azure_sync.stored_objects ALTER COLUMN content SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    RAISE NOTICE 'azure_sync: this server has no lz4: stored_objects.content keeps pglz compression';
+END
+$$;
+
 -- What was last applied of each blob: the listing's ETag decides whether to download again.
 CREATE TABLE azure_sync.blob_state (
     blob_name            text PRIMARY KEY,

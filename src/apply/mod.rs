@@ -24,3 +24,16 @@ pub(crate) const EPOCH_MICROS: &str = "(extract(epoch FROM {col}) * 1000000)::bi
 pub(crate) fn epoch_micros(col: &str) -> String {
     EPOCH_MICROS.replace("{col}", col)
 }
+
+/// Run `f` with PostgreSQL's allocations going to a scratch memory context that is deleted
+/// right after. The datums of large SPI arguments (a 450 KB document, a batch of 1,000
+/// profiles as jsonb) and what jsonb_in builds while reading them are allocated in the
+/// current context, which otherwise lives until the whole run() statement ends: without this,
+/// a run's memory grows with every blob and every batch. `f` returns Rust values only, never
+/// anything allocated by PostgreSQL.
+pub(crate) fn with_scratch_memory<T>(f: impl FnOnce() -> T) -> T {
+    let mut scratch = pgrx::PgMemoryContexts::new("azure_sync scratch");
+    // SAFETY: the context is a fresh child of the current one; nothing allocated in it
+    // escapes `f` (see above), and dropping `scratch` deletes it after switching back.
+    unsafe { scratch.switch_to(|_| f()) }
+}

@@ -116,6 +116,12 @@ pub fn apply_users(file: &UsersFile, sha256: &str, auth: &Auth, options: &UsersO
     }
     if !options.dry_run {
         if let Auth::GoTrue { api, concurrency } = auth {
+            crate::run::progress::report(&format!(
+                "azure_sync: users.json: Supabase Auth: {} to create, {} to update, {} to delete",
+                plan.create.len(),
+                plan.update.len(),
+                plan.delete.len()
+            ));
             outcome.auth_failures = sync_auth_users(api, *concurrency, &mut plan);
         }
     }
@@ -134,12 +140,16 @@ pub fn apply_users(file: &UsersFile, sha256: &str, auth: &Auth, options: &UsersO
     }
     outcome.status = "applied";
     let generated_at = file.generated_at.to_iso();
+    let step = |what: &str| crate::run::progress::report(&format!("azure_sync: users.json: {what}"));
+    step("groups and companies");
     upsert_groups_and_companies(file, &generated_at)?;
+    step(&format!("{} created, {} updated, {} deleted: writing profiles", plan.create.len(), plan.update.len(), plan.delete.len()));
     if !plan.delete.is_empty() {
         Spi::run_with_args("DELETE FROM azure_sync.user_profiles WHERE id = ANY($1::uuid[])", &[plan.delete.clone().into()])?;
     }
     let changed: Vec<&DesiredUser> = plan.create.iter().chain(&plan.update).collect();
     write_profiles(&changed)?;
+    crate::run::progress::report("azure_sync: users.json: done");
     Spi::run_with_args(
         "INSERT INTO azure_sync.users_file_state (singleton, generated_at, content_sha256, applied_at)
          VALUES (true, $1::timestamptz, $2, now())
@@ -232,11 +242,20 @@ fn upsert_groups_and_companies(file: &UsersFile, generated_at: &str) -> Result<(
     Ok(())
 }
 
+/// Users written per statement: jsonb_to_recordset keeps what it builds for every row until
+/// its statement ends, so batches bound the backend's memory however many users change.
+const PROFILE_BATCH: usize = 1000;
+
 /// Created and changed users: their profile, and their memberships replaced whole.
 fn write_profiles(users: &[&DesiredUser]) -> Result<(), SyncError> {
-    if users.is_empty() {
-        return Ok(());
+    for (i, batch) in users.chunks(PROFILE_BATCH).enumerate() {
+        crate::run::progress::report(&format!("azure_sync: users.json: writing profiles {}/{}", i * PROFILE_BATCH + batch.len(), users.len()));
+        super::with_scratch_memory(|| write_profile_batch(batch))?;
     }
+    Ok(())
+}
+
+fn write_profile_batch(users: &[&DesiredUser]) -> Result<(), SyncError> {
     let profiles: Vec<_> = users
         .iter()
         .map(|u| {

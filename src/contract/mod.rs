@@ -2,10 +2,12 @@
 //! formats, parsed into typed records with every problem reported by JSON path.
 //! Pure Rust: no pgrx here, so all of it is tested with plain `#[test]`s.
 
+pub mod fast_schedule;
 pub mod reader;
 pub mod schedule;
 pub mod users;
 
+pub use fast_schedule::read_schedule_bytes;
 pub use reader::{Date, Problem, Timestamp};
 pub use schedule::ScheduleFile;
 pub use users::{CompanyRecord, GroupRecord, UserEntry, UsersFile};
@@ -95,12 +97,12 @@ impl fmt::Display for ContractError {
 impl std::error::Error for ContractError {}
 
 impl ContractError {
-    fn at_root(message: String) -> ContractError {
+    pub(crate) fn at_root(message: String) -> ContractError {
         ContractError { problems: vec![Problem { path: "$".into(), message }], truncated: false }
     }
 }
 
-fn finish<T>(r: Reader, value: Option<T>) -> Result<T, ContractError> {
+pub(crate) fn finish<T>(r: Reader, value: Option<T>) -> Result<T, ContractError> {
     match value {
         Some(v) if r.problems.is_empty() => Ok(v),
         _ => {

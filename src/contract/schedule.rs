@@ -20,7 +20,7 @@ pub struct ScheduleFile {
     pub job_count: usize,
 }
 
-pub(super) fn read(r: &mut Reader, doc: &Value) -> Option<ScheduleFile> {
+pub(crate) fn read(r: &mut Reader, doc: &Value) -> Option<ScheduleFile> {
     let root = Path::Root;
     let obj = r.object(doc, &root)?;
     let service_company_id = r.integer(obj, &root, "ServiceCompanyId");

@@ -5,7 +5,7 @@
 
 use crate::azure::{AzureError, BlobClient, Fetched};
 use crate::backends::storage_api::{StorageApi, Upload};
-use crate::contract::{self, BlobKind, ContractError, ScheduleFile, UsersFile};
+use crate::contract::{self, BlobKind, ContractError, ScheduleFile};
 use crate::plan::schedule::{decide, storage_path, ScheduleDecision, StoredSchedule};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +15,10 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug)]
 pub enum Parsed {
     Schedule(ScheduleFile),
-    Users(UsersFile),
+    /// users.json is parsed by the main thread, which then works on it: the JSON tree's
+    /// memory is freed where the next allocations reuse it, instead of staying resident in a
+    /// worker thread's malloc arena beside them.
+    UsersUnparsed,
 }
 
 #[derive(Debug)]
@@ -85,13 +88,12 @@ fn fetch_one(client: &BlobClient, uploader: Option<&Uploader>, name: &str, kind:
         Fetched::Blob { bytes, etag, sha256 } => (bytes, etag, sha256),
         Fetched::NotModified => unreachable!("no If-None-Match was sent"),
     };
-    let doc = contract::parse_json(&bytes).map_err(FetchError::Contract)?;
-    // The JSON tree (several times the bytes) is dropped here, before the blob waits in the
-    // channel: only the typed record travels on.
+    // Only the typed record travels on with the bytes: a schedule's jobs are never built as
+    // a JSON tree at all.
     let (parsed, upload) = match kind {
-        BlobKind::Users => (Parsed::Users(contract::read_users(&doc).map_err(FetchError::Contract)?), Upload::NotAttempted),
+        BlobKind::Users => (Parsed::UsersUnparsed, Upload::NotAttempted),
         _ => {
-            let file = contract::read_schedule(&doc).map_err(FetchError::Contract)?;
+            let file = contract::read_schedule_bytes(&bytes).map_err(FetchError::Contract)?;
             let upload = uploader.map(|u| u.upload_if_applying(name, &file, &bytes, &sha256)).unwrap_or(Upload::NotAttempted);
             (Parsed::Schedule(file), upload)
         }

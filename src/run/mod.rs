@@ -20,7 +20,7 @@ use crate::redact::scrub;
 use crate::remote;
 use crate::backends::storage_api::Upload;
 use crate::stop::StopOnDrop;
-use fetch::{Blob, Downloaded, Parsed, Uploader};
+use fetch::{Blob, Downloaded, FetchError, Parsed, Uploader};
 use pgrx::prelude::*;
 use progress::Progress;
 use std::sync::atomic::AtomicBool;
@@ -183,11 +183,13 @@ fn apply_downloaded<T>(
         return apply(true).map_err(|e| e.public_message());
     }
     in_subtransaction(|| {
-        let outcome = apply(false)?;
-        if used(&outcome) {
-            jobs::mark_applied(name, kind.label(), &blob.etag, &blob.sha256, blob.bytes.len())?;
-        }
-        Ok::<_, SyncError>(outcome)
+        crate::apply::with_scratch_memory(|| {
+            let outcome = apply(false)?;
+            if used(&outcome) {
+                jobs::mark_applied(name, kind.label(), &blob.etag, &blob.sha256, blob.bytes.len())?;
+            }
+            Ok::<_, SyncError>(outcome)
+        })
     })
     .map_err(|e| e.message)
 }
@@ -237,7 +239,13 @@ fn apply_users_blob(downloaded: Downloaded, config: &Config, auth: &Auth, dry_ru
         Err(e) => return record_failure(&name, kind, e.to_string(), dry_run, summary),
     };
     summary.blobs_downloaded += 1;
-    let Parsed::Users(file) = &blob.parsed else { unreachable!("users.json is parsed as users") };
+    debug_assert!(matches!(blob.parsed, Parsed::UsersUnparsed));
+    let parsed = crate::contract::parse_json(&blob.bytes).and_then(|doc| crate::contract::read_users(&doc));
+    let file = match parsed {
+        Ok(file) => file,
+        Err(e) => return record_failure(&name, kind, FetchError::Contract(e).to_string(), dry_run, summary),
+    };
+    let file = &file;
     let apply = |dry_run| {
         let options = UsersOptions { guard: config.guard(), allow_mass_deletion: false, dry_run };
         apply_users(file, &blob.sha256, auth, &options)

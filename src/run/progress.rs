@@ -11,7 +11,9 @@ pub struct Progress {
     last_update: Instant,
 }
 
-fn report(text: &str) {
+/// Show `text` as this backend's query in pg_stat_activity (for steps inside a phase that
+/// take long, e.g. writing 20,000 profiles).
+pub fn report(text: &str) {
     let c = CString::new(crate::redact::scrub(text).replace('\0', " ")).expect("NULs were replaced");
     // SAFETY: main thread; the text is copied into shared memory before the call returns.
     unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, c.as_ptr()) }

@@ -227,3 +227,25 @@ def test_the_service_role_key_never_shows(sb, azurite):
     texts += [sb.db.execute("SELECT string_agg(value, ' ') FROM azure_sync.show_config()").fetchone()[0]]
     for text in texts + SEEN_ERRORS:
         assert SERVICE_KEY not in text and supabase.make_jwt("anon").split(".")[2] not in text
+
+
+def test_gotrue_dropping_connections_or_too_slow_fails_those_calls_only(sb):
+    pop = generate.Population(15, companies=2, groups=1, users=6)
+    sb.gotrue.drop = True
+    configure(sb.db, max_retries=1)
+    dropped = sync_users(sb.db, generate.users_file(pop, T0))
+    assert (dropped["users_created"], dropped["users_failed"]) == (0, 6)
+    assert sb.gotrue.count("POST") == 12, "each create tried twice (one retry)"
+    assert sb.db.execute("SELECT count(*) FROM azure_sync.user_profiles").fetchone()[0] == 0
+    sb.gotrue.drop = False
+    sb.gotrue.delay = 1.5
+    configure(sb.db, request_timeout_ms=500, max_retries=0)
+    slow = sync_users(sb.db, generate.users_file(pop, T0))
+    assert slow["users_failed"] == 6
+    sb.gotrue.delay = 0
+    configure(sb.db, request_timeout_ms=120000, max_retries=3)
+    well = sync_users(sb.db, generate.users_file(pop, T0))
+    # Some creates of the slow round may have landed after the client gave up: they are
+    # read back and updated, never duplicated.
+    assert (well["users_created"], well["users_failed"]) == (6, 0)
+    assert sb.db.execute("SELECT count(*) FROM auth.users").fetchone()[0] == 6
