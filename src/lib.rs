@@ -16,10 +16,10 @@ pub mod contract;
 pub mod cron;
 pub mod error;
 pub mod plan;
+pub mod pool;
 pub mod redact;
 pub mod remote;
 pub mod run;
-pub mod stop;
 
 ::pgrx::pg_module_magic!(name, version);
 

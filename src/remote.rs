@@ -48,35 +48,13 @@ where
     I: Send + 'static,
     R: Send + 'static,
 {
-    use std::collections::VecDeque;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
 
     let n = items.len();
-    if n == 0 {
-        return vec![];
-    }
-    let queue = Arc::new(Mutex::new(items.into_iter().enumerate().collect::<VecDeque<_>>()));
     let stop = Arc::new(AtomicBool::new(false));
-    let f = Arc::new(f);
-    let (tx, rx) = channel();
-    for i in 0..workers.clamp(1, n) {
-        let (queue, stop, f, tx) = (queue.clone(), stop.clone(), f.clone(), tx.clone());
-        std::thread::Builder::new()
-            .name(format!("azure_sync-http-{i}"))
-            .spawn(move || loop {
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Some((index, item)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else { return };
-                if tx.send((index, f(item))).is_err() {
-                    return;
-                }
-            })
-            .expect("the OS refused to start a thread");
-    }
-    drop(tx);
-    let _stop = crate::stop::StopOnDrop(stop);
+    let _stop = crate::pool::StopOnDrop(stop.clone());
+    let rx = crate::pool::spawn(items.into_iter().enumerate().collect(), workers, stop, move |(index, item)| (index, f(item)));
     let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
     for _ in 0..n {
         match recv_interruptibly(&rx) {

@@ -9,128 +9,96 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// What the Jobs field turned out to be: counted when an array, else a stand-in of its type
-/// so that the reader reports it as it would the real value.
-enum Jobs {
-    Counted(usize),
-    Other(Value),
+/// A JSON value read without building it whole: arrays only counted, objects kept (the top
+/// level) or skipped (Jobs), scalars kept (they are small). Jobs comes back separately.
+enum Outline {
+    Array(usize),
+    Object(Map<String, Value>, Option<Box<Outline>>),
+    Scalar(Value),
 }
 
-impl<'de> de::Deserialize<'de> for Jobs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct JobsVisitor;
-        impl<'de> Visitor<'de> for JobsVisitor {
-            type Value = Jobs;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Jobs, A::Error> {
-                let mut n = 0;
-                while seq.next_element::<IgnoredAny>()?.is_some() {
-                    n += 1;
-                }
-                Ok(Jobs::Counted(n))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Jobs, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Jobs::Other(Value::Object(Map::new())))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Jobs, E> {
-                Ok(Jobs::Other(Value::String(String::new())))
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Jobs, E> {
-                Ok(Jobs::Other(Value::Bool(b)))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Jobs, E> {
-                Ok(Jobs::Other(n.into()))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Jobs, E> {
-                Ok(Jobs::Other(n.into()))
-            }
-            fn visit_f64<E>(self, n: f64) -> Result<Jobs, E> {
-                Ok(Jobs::Other(serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)))
-            }
-            fn visit_unit<E>(self) -> Result<Jobs, E> {
-                Ok(Jobs::Other(Value::Null))
-            }
+impl Outline {
+    /// A value the reader can judge as it would the real one: same type, same fields.
+    fn stand_in(self) -> Value {
+        match self {
+            Outline::Array(_) => Value::Array(vec![]),
+            Outline::Object(fields, _) => Value::Object(fields),
+            Outline::Scalar(v) => v,
         }
-        d.deserialize_any(JobsVisitor)
     }
 }
 
-/// The document's top level: every field but Jobs as JSON, Jobs counted. A top level that is
-/// not an object is kept whole, for the reader to report.
-enum Top {
-    Object(Map<String, Value>, Option<Jobs>),
-    NotObject(Value),
+/// `keep_object`: collect an object's fields (except Jobs, outlined in turn) or skip them.
+struct OutlineSeed {
+    keep_object: bool,
 }
 
-impl<'de> de::Deserialize<'de> for Top {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct TopVisitor;
-        impl<'de> Visitor<'de> for TopVisitor {
-            type Value = Top;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON document")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
-                let (mut fields, mut jobs) = (Map::new(), None);
-                while let Some(key) = map.next_key::<String>()? {
-                    if key == "Jobs" {
-                        jobs = Some(map.next_value::<Jobs>()?);
-                    } else {
-                        let v = map.next_value::<Value>()?;
-                        fields.insert(key, v);
-                    }
-                }
-                Ok(Top::Object(fields, jobs))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Top::NotObject(Value::Array(vec![])))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Top, E> {
-                Ok(Top::NotObject(Value::String(String::new())))
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Top, E> {
-                Ok(Top::NotObject(Value::Bool(b)))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Top, E> {
-                Ok(Top::NotObject(n.into()))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Top, E> {
-                Ok(Top::NotObject(n.into()))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Top, E> {
-                Ok(Top::NotObject(0.into()))
-            }
-            fn visit_unit<E>(self) -> Result<Top, E> {
-                Ok(Top::NotObject(Value::Null))
+impl<'de> de::DeserializeSeed<'de> for OutlineSeed {
+    type Value = Outline;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Outline, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OutlineSeed {
+    type Value = Outline;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Outline, A::Error> {
+        let mut n = 0;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            n += 1;
+        }
+        Ok(Outline::Array(n))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Outline, A::Error> {
+        let (mut fields, mut jobs) = (Map::new(), None);
+        while let Some(key) = map.next_key::<String>()? {
+            if !self.keep_object {
+                map.next_value::<IgnoredAny>()?;
+            } else if key == "Jobs" {
+                jobs = Some(Box::new(map.next_value_seed(OutlineSeed { keep_object: false })?));
+            } else {
+                let v = map.next_value::<Value>()?;
+                fields.insert(key, v);
             }
         }
-        d.deserialize_any(TopVisitor)
+        Ok(Outline::Object(fields, jobs))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Outline, E> {
+        Ok(Outline::Scalar(Value::String(s.to_string())))
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Outline, E> {
+        Ok(Outline::Scalar(Value::Bool(b)))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Outline, E> {
+        Ok(Outline::Scalar(n.into()))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Outline, E> {
+        Ok(Outline::Scalar(n.into()))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Outline, E> {
+        Ok(Outline::Scalar(serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)))
+    }
+    fn visit_unit<E>(self) -> Result<Outline, E> {
+        Ok(Outline::Scalar(Value::Null))
     }
 }
 
 /// Parse and check a schedule file from its bytes.
 pub fn read_schedule_bytes(bytes: &[u8]) -> Result<ScheduleFile, ContractError> {
-    let top: Top = serde_json::from_slice(bytes).map_err(|e| ContractError::at_root(format!("not valid JSON: {e}")))?;
-    let (doc, count) = match top {
-        Top::NotObject(v) => (v, 0),
-        Top::Object(mut fields, jobs) => {
-            let count = match jobs {
-                None => 0,
-                Some(Jobs::Counted(n)) => {
-                    fields.insert("Jobs".into(), Value::Array(vec![]));
-                    n
-                }
-                Some(Jobs::Other(v)) => {
-                    fields.insert("Jobs".into(), v);
-                    0
-                }
-            };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let outline = de::DeserializeSeed::deserialize(OutlineSeed { keep_object: true }, &mut de)
+        .and_then(|o| de.end().map(|()| o))
+        .map_err(|e| ContractError::at_root(format!("not valid JSON: {e}")))?;
+    let (doc, count) = match outline {
+        Outline::Object(mut fields, Some(jobs)) => {
+            let count = if let Outline::Array(n) = *jobs { n } else { 0 };
+            fields.insert("Jobs".into(), jobs.stand_in());
             (Value::Object(fields), count)
         }
+        other => (other.stand_in(), 0),
     };
     let mut r = Reader::default();
     let file = schedule::read(&mut r, &doc).map(|f| ScheduleFile { job_count: count, ..f });

@@ -1,16 +1,16 @@
-//! The download pool: worker threads take blob names from a shared queue, download, hash and
-//! parse each, and hand the result back through a bounded channel. Pure Rust: the workers
-//! never touch PostgreSQL. The channel's bound keeps memory to a few blobs however many
-//! change: a worker waits until the main thread has applied what came before.
+//! The downloads: worker threads (crate::pool) download, hash and parse each changed blob,
+//! and upload the snapshots Storage needs. Pure Rust: the workers never touch PostgreSQL.
+//! The pool's bounded channel keeps memory to a few blobs however many change: a worker
+//! waits until the main thread has applied what came before.
 
 use crate::azure::{AzureError, BlobClient, Fetched};
 use crate::backends::storage_api::{StorageApi, Upload};
 use crate::contract::{self, BlobKind, ContractError, ScheduleFile};
 use crate::plan::schedule::{decide, storage_path, ScheduleDecision, StoredSchedule};
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub enum Parsed {
@@ -109,24 +109,8 @@ pub fn spawn(
     workers: usize,
     stop: Arc<AtomicBool>,
 ) -> Receiver<Downloaded> {
-    let workers = workers.clamp(1, jobs.len().max(1));
-    let (tx, rx) = sync_channel(workers);
-    let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
-    for i in 0..workers {
-        let (tx, queue, client, stop, uploader) = (tx.clone(), queue.clone(), client.clone(), stop.clone(), uploader.clone());
-        std::thread::Builder::new()
-            .name(format!("azure_sync-fetch-{i}"))
-            .spawn(move || loop {
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Some((name, kind)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else { return };
-                let result = fetch_one(&client, uploader.as_deref(), &name, kind);
-                if tx.send(Downloaded { name, kind, result }).is_err() {
-                    return; // the run is over
-                }
-            })
-            .expect("the OS refused to start a thread");
-    }
-    rx
+    crate::pool::spawn(jobs, workers, stop, move |(name, kind)| {
+        let result = fetch_one(&client, uploader.as_deref(), &name, kind);
+        Downloaded { name, kind, result }
+    })
 }

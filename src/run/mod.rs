@@ -19,7 +19,7 @@ use crate::plan::blobs::{plan_fetch, ListedBlob};
 use crate::redact::scrub;
 use crate::remote;
 use crate::backends::storage_api::Upload;
-use crate::stop::StopOnDrop;
+use crate::pool::StopOnDrop;
 use fetch::{Blob, Downloaded, FetchError, Parsed, Uploader};
 use pgrx::prelude::*;
 use progress::Progress;

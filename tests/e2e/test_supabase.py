@@ -24,13 +24,7 @@ SERVICE_KEY = supabase.make_jwt("service_role")
 def sb(cluster):
     """The extension created in a database that has Supabase's auth and storage schemas, with
     GoTrue and Storage stand-ins configured."""
-    with cluster.connect() as c:
-        c.execute("DROP EXTENSION IF EXISTS azure_sync CASCADE")
-        c.execute("DROP SCHEMA IF EXISTS azure_sync CASCADE")
-        c.execute(supabase.SCHEMA_SQL)
-        c.execute("TRUNCATE auth.users CASCADE")
-        c.execute("TRUNCATE storage.objects, storage.buckets CASCADE")
-        c.execute("CREATE EXTENSION azure_sync")
+    supabase.fresh_extension(cluster)
     conninfo = f"host=127.0.0.1 port={cluster.port} user=postgres dbname={cluster.dbname}"
     logs = WORKDIR / "standin-logs"
     logs.mkdir(parents=True, exist_ok=True)

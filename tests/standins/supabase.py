@@ -274,3 +274,15 @@ class Storage(StandIn):
 
     def read(self, bucket, name):
         return (self.root / bucket / name).read_bytes()
+
+
+def fresh_extension(cluster):
+    """Recreate azure_sync in a database with Supabase's auth and storage schemas, emptied:
+    CREATE EXTENSION then creates the portal policies too."""
+    with cluster.connect() as c:
+        c.execute("DROP EXTENSION IF EXISTS azure_sync CASCADE")
+        c.execute("DROP SCHEMA IF EXISTS azure_sync CASCADE")
+        c.execute(SCHEMA_SQL)
+        c.execute("TRUNCATE auth.users CASCADE")
+        c.execute("TRUNCATE storage.objects, storage.buckets CASCADE")
+        c.execute("CREATE EXTENSION azure_sync")
