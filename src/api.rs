@@ -185,15 +185,16 @@ fn list_blobs() -> TableIterator<
     TableIterator::new(rows)
 }
 
-/// One blob of the configured container, its bytes exactly as stored.
+/// One blob of the configured container, its bytes exactly as stored; NULL when
+/// `if_none_match` is given and still the blob's ETag (Azure answered 304 Not Modified).
 #[pg_extern]
-fn download_blob(name: &str) -> Vec<u8> {
+fn download_blob(name: &str, if_none_match: default!(Option<&str>, "NULL")) -> Option<Vec<u8>> {
     let config = Config::load().or_raise();
     let client = blob_client(&config).or_raise();
-    let owned = name.to_string();
-    match crate::remote::off_main_thread(move || client.get(&owned, None)).map_err(SyncError::from).or_raise() {
-        crate::azure::Fetched::Blob { bytes, .. } => bytes,
-        crate::azure::Fetched::NotModified => unreachable!("no If-None-Match was sent"),
+    let (owned, etag) = (name.to_string(), if_none_match.map(str::to_string));
+    match crate::remote::off_main_thread(move || client.get(&owned, etag.as_deref())).map_err(SyncError::from).or_raise() {
+        crate::azure::Fetched::Blob { bytes, .. } => Some(bytes),
+        crate::azure::Fetched::NotModified => None,
     }
 }
 
@@ -201,7 +202,7 @@ fn download_blob(name: &str) -> Vec<u8> {
 /// against the contract when its name says which file it is.
 #[pg_extern]
 fn fetch_blob(name: &str) -> JsonB {
-    let bytes = download_blob(name);
+    let bytes = download_blob(name, None).expect("no If-None-Match was sent");
     let doc = contract::parse_json(&bytes).map_err(|e| SyncError::contract(name, e)).or_raise();
     let checked = match contract::BlobKind::of(name) {
         contract::BlobKind::Users => contract::read_users(&doc).map(|_| ()),

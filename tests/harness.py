@@ -24,6 +24,8 @@ def free_port(preferred=None):
     """`preferred` when nothing listens there, else any free port."""
     for port in ([preferred] if preferred else []) + [0]:
         with socket.socket() as s:
+            # As servers do: a port whose last connections linger in TIME_WAIT is free.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:

@@ -70,6 +70,14 @@ def test_odd_names_list_and_download_byte_exact(db, azurite, odd):
         assert bytes(got) == data, name
 
 
+def test_if_none_match_answers_not_modified(db, azurite, odd):
+    configure(db, azure_connection_string=azurite.connection_string, azure_container="odd")
+    etag = db.execute("SELECT etag FROM azure_sync.list_blobs() WHERE name = 'hash#tag.json'").fetchone()[0]
+    assert db.execute("SELECT azure_sync.download_blob('hash#tag.json', if_none_match => %s) IS NULL", (etag,)).fetchone()[0] is True
+    got = db.execute("SELECT azure_sync.download_blob('hash#tag.json', if_none_match => '0x8D000000000000')").fetchone()[0]
+    assert bytes(got) == odd["hash#tag.json"]
+
+
 def test_use_development_storage_means_azurite_on_10000(db, azurite, odd):
     if azurite.port != 10000:
         pytest.skip("port 10000 was busy: UseDevelopmentStorage=true cannot point elsewhere")
