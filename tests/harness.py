@@ -62,7 +62,13 @@ class Cluster:
     def ensure_started(self):
         self.workdir.mkdir(parents=True, exist_ok=True)
         shutil.chown(self.workdir, "postgres", "postgres")
-        if not (self.pgdata / "PG_VERSION").exists():
+        port_file = self.workdir / "port"
+        if (self.pgdata / "PG_VERSION").exists() and port_file.exists():
+            self.port = int(port_file.read_text())
+        elif not (self.pgdata / "PG_VERSION").exists():
+            # The preferred port when free, else any: another cluster may hold it.
+            self.port = free_port(self.port)
+            port_file.write_text(str(self.port))
             as_postgres(str(PG_BIN / "initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
             with open(self.pgdata / "postgresql.conf", "a") as conf:
                 conf.write(
