@@ -75,14 +75,14 @@ fn allow_mass_deletion(reason: default!(Option<&str>, "NULL")) -> i64 {
     id
 }
 
-fn config_rows() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String))> {
+fn config_rows() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
     TableIterator::new(Config::load().and_then(|c| c.show()).or_raise())
 }
 
 /// The configuration, secrets masked. (pgrx needs TableIterator spelled out in each
 /// #[pg_extern] signature: behind a type alias it reads as an unknown custom type.)
 #[pg_extern]
-fn show_config() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String))> {
+fn show_config() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
     config_rows()
 }
 
@@ -106,7 +106,7 @@ fn configure(
     list_page_size: default!(Option<i32>, "NULL"),
     delete_max_fraction: default!(Option<f64>, "NULL"),
     delete_max_count: default!(Option<i32>, "NULL"),
-) -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String))> {
+) -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
     let secrets = [("azure_url", azure_url), ("azure_connection_string", azure_connection_string), ("service_role_key", service_role_key)];
     for (name, value) in secrets {
         if let Some(v) = value {

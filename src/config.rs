@@ -198,23 +198,26 @@ impl Config {
         }
     }
 
-    /// Rows for show_config(): (name, value, is_secret, source). Secrets are masked.
-    pub fn show(&self) -> Result<Vec<(String, String, bool, String)>, SyncError> {
+    /// Rows for show_config(): (name, value, is_secret, stored_in, description), secrets masked.
+    pub fn show(&self) -> Result<Vec<(String, String, bool, String, String)>, SyncError> {
         let store = secret_store()?.to_string();
-        let mut rows = vec![];
-        let masked = |v: &Option<String>, f: &dyn Fn(&str) -> String| v.as_deref().map(f).unwrap_or_else(|| "(not set)".to_string());
-        rows.push(("azure_url".into(), masked(&self.azure_url, &|u| redact::scrub(u)), true, store.clone()));
-        rows.push(("azure_connection_string".into(), masked(&self.azure_connection_string, &|c| redact::scrub(c)), true, store.clone()));
-        rows.push(("service_role_key".into(), masked(&self.service_role_key, &|_| redact::MASK.to_string()), true, store));
-        for (name, default, _) in SETTINGS {
-            let set = self.settings.iter().any(|(n, _)| n == name);
+        let shown = |v: &Option<String>, mask: &dyn Fn(&str) -> String| v.as_deref().map(mask).unwrap_or_else(|| "(not set)".to_string());
+        let secrets = [
+            ("azure_url", shown(&self.azure_url, &|u| redact::scrub(u)), "container SAS URL (sp needs r and l)"),
+            ("azure_connection_string", shown(&self.azure_connection_string, &|c| redact::scrub(c)), "instead of azure_url, with azure_container"),
+            ("service_role_key", shown(&self.service_role_key, &|_| redact::MASK.to_string()), "Supabase service-role key, for auth_url and storage_url"),
+        ];
+        let mut rows: Vec<_> = secrets.into_iter().map(|(n, v, d)| (n.to_string(), v, true, store.clone(), d.to_string())).collect();
+        for (name, _, description) in SETTINGS {
+            let stored_in = if self.settings.iter().any(|(n, _)| n == name) { "azure_sync.settings" } else { "default" };
             let value = self.get(name);
-            rows.push((name.to_string(), if value.is_empty() { "(not set)".into() } else { value }, false, if set { "azure_sync.settings".into() } else { "default".into() }));
-            let _ = default;
+            let value = if value.is_empty() { "(not set)".to_string() } else { value };
+            rows.push((name.to_string(), value, false, stored_in.to_string(), description.to_string()));
         }
         if let Ok(c) = self.container() {
             if let crate::azure::Auth::Sas(t) = &c.auth {
-                rows.push(("sas_expires_at".into(), t.expiry_text().unwrap_or("(no se in the SAS)").to_string(), false, "azure_url".into()));
+                let expiry = t.expiry_text().unwrap_or("(no se in the SAS)").to_string();
+                rows.push(("sas_expires_at".into(), expiry, false, "azure_url".into(), "rotate the SAS before then".into()));
             }
         }
         Ok(rows)

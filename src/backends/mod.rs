@@ -52,12 +52,6 @@ impl Storage {
         Ok(Storage::Api { bucket, api: Arc::new(storage_api::StorageApi::new(api_client(config, "storage", &url)?)) })
     }
 
-    pub fn bucket(&self) -> &str {
-        match self {
-            Storage::Embedded { bucket } | Storage::Api { bucket, .. } => bucket,
-        }
-    }
-
     pub fn label(&self) -> String {
         match self {
             Storage::Embedded { bucket } => format!("embedded (azure_sync.stored_objects, bucket {bucket})"),

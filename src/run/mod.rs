@@ -108,6 +108,8 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
 
     let storage = Storage::from_config(&config)?;
     let auth = Auth::from_config(&config)?;
+    summary.storage_backend = storage.label();
+    summary.auth_backend = auth.label().to_string();
     let uploader = match (&storage, options.dry_run) {
         (Storage::Api { bucket, api }, false) => {
             let (stored, covers_from) = crate::apply::schedule::recent_stored(UPLOAD_SNAPSHOT_DAYS)?;

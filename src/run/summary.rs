@@ -39,6 +39,8 @@ pub struct RunSummary {
     pub get_requests: u64,
     pub auth_requests: u64,
     pub storage_requests: u64,
+    pub storage_backend: String,
+    pub auth_backend: String,
     pub errors: Vec<BlobError>,
     pub warnings: Vec<String>,
     pub sas_expires_at: Option<String>,

@@ -245,7 +245,7 @@ fn sync_functions_are_not_executable_by_public_and_secrets_stay_private() {
     let can_validate = Spi::get_one::<bool>("SELECT has_function_privilege('azure_sync_test_reader', 'azure_sync.validate(text, jsonb)', 'EXECUTE')").unwrap();
     assert_eq!(can_validate, Some(true));
 
-    Spi::run("SELECT * FROM azure_sync.configure(azure_url => 'https://acct.blob.core.windows.net/data?sv=2022-11-02&sp=rl&se=2030-01-01&sig=TOPSECRETSIGNATURE%2B1', service_role_key => 'service-role-key-value-123')").unwrap();
+    Spi::run("SELECT * FROM azure_sync.configure(azure_url => 'https://acct.blob.core.windows.net/data?sv=2022-11-02&sp=rl&se=2030-01-01&sig=FAKESIG%2B1', service_role_key => 'service-role-key-value-123')").unwrap();
     let e = sql_error("SET LOCAL ROLE azure_sync_test_reader; SELECT value FROM azure_sync.secrets", None);
     assert!(e.contains("permission denied for table secrets"), "{e}");
     let e = sql_error("SET LOCAL ROLE azure_sync_test_reader; SELECT * FROM azure_sync.show_config()", None);
@@ -253,7 +253,7 @@ fn sync_functions_are_not_executable_by_public_and_secrets_stay_private() {
     Spi::run("RESET ROLE").unwrap();
 
     let shown = Spi::get_one::<String>("SELECT string_agg(name || '=' || value, ' ') FROM azure_sync.show_config()").unwrap().unwrap();
-    assert!(!shown.contains("TOPSECRET") && !shown.contains("service-role-key-value"), "{shown}");
+    assert!(!shown.contains("FAKESIG") && !shown.contains("service-role-key-value"), "{shown}");
     assert!(shown.contains("azure_url=https://acct.blob.core.windows.net/data?sv=2022-11-02&sp=rl&se=2030-01-01&sig=*****"), "{shown}");
     assert!(shown.contains("service_role_key=*****"), "{shown}");
     assert!(shown.contains("sas_expires_at=2030-01-01"), "{shown}");
@@ -305,4 +305,35 @@ fn the_subtransaction_helper_keeps_the_good_and_undoes_the_bad() {
     assert_eq!(Spi::get_one::<String>("SELECT string_agg(v::text, ',' ORDER BY v) FROM subtxn_probe").unwrap().as_deref(), Some("1,2"));
     // The transaction is still healthy after both failures.
     assert_eq!(count("SELECT count(*) FROM subtxn_probe"), 2);
+}
+
+/// A stand-in for Supabase Vault with its documented interface (no encryption: it only has to
+/// prove that secrets go there and are read from there).
+fn create_vault_stand_in() {
+    Spi::run(
+        "CREATE SCHEMA vault;
+         CREATE TABLE vault.secrets (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text UNIQUE, description text NOT NULL DEFAULT '',
+             secret text NOT NULL, key_id uuid, nonce bytea, created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
+         CREATE FUNCTION vault.create_secret(new_secret text, new_name text DEFAULT NULL, new_description text DEFAULT '', new_key_id uuid DEFAULT NULL)
+             RETURNS uuid LANGUAGE sql AS $$ INSERT INTO vault.secrets (secret, name, description) VALUES (new_secret, new_name, new_description) RETURNING id $$;
+         CREATE FUNCTION vault.update_secret(secret_id uuid, new_secret text DEFAULT NULL, new_name text DEFAULT NULL, new_description text DEFAULT NULL, new_key_id uuid DEFAULT NULL)
+             RETURNS void LANGUAGE sql AS $$ UPDATE vault.secrets SET secret = coalesce(new_secret, secret), name = coalesce(new_name, name),
+                 description = coalesce(new_description, description), updated_at = now() WHERE id = secret_id $$;
+         CREATE VIEW vault.decrypted_secrets AS SELECT id, name, description, secret, secret AS decrypted_secret, key_id, nonce, created_at, updated_at FROM vault.secrets;",
+    )
+    .unwrap();
+}
+
+#[pg_test]
+fn secrets_go_to_vault_when_it_exists() {
+    create_vault_stand_in();
+    Spi::run("SELECT * FROM azure_sync.configure(azure_url => 'https://acct.blob.core.windows.net/data?sp=rl&se=2030-01-01&sig=FIRSTSIG', service_role_key => 'vault-held-key-123')").unwrap();
+    Spi::run("SELECT * FROM azure_sync.configure(azure_url => 'https://acct.blob.core.windows.net/data?sp=rl&se=2031-01-01&sig=SECONDSIG')").unwrap();
+    assert_eq!(count("SELECT count(*) FROM azure_sync.secrets"), 0, "nothing in the fallback table");
+    assert_eq!(count("SELECT count(*) FROM vault.secrets WHERE name LIKE 'azure_sync.%'"), 2, "updated in place, not duplicated");
+    let url = Spi::get_one::<String>("SELECT decrypted_secret FROM vault.decrypted_secrets WHERE name = 'azure_sync.azure_url'").unwrap().unwrap();
+    assert!(url.ends_with("sig=SECONDSIG"));
+    let shown = Spi::get_one::<String>("SELECT string_agg(name || '=' || value || '@' || stored_in, ' ') FROM azure_sync.show_config() WHERE is_secret").unwrap().unwrap();
+    assert!(shown.contains("azure_url=https://acct.blob.core.windows.net/data?sp=rl&se=2031-01-01&sig=*****@vault"), "{shown}");
+    assert!(shown.contains("service_role_key=*****@vault") && !shown.contains("vault-held-key"), "{shown}");
 }

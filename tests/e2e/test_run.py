@@ -45,6 +45,8 @@ def test_first_run_applies_everything_and_the_second_downloads_nothing(db, conta
     assert (first["blobs_listed"], first["blobs_ignored"], first["blobs_downloaded"]) == (10, 1, 9)
     assert first["schedules_applied"] == 8 and first["users_created"] == 40
     assert first["list_requests"] == 1 and first["get_requests"] == 9
+    assert first["storage_backend"] == "embedded (azure_sync.stored_objects, bucket schedule-data)"
+    assert first["auth_backend"] == "profiles only (no auth_url configured)"
     rows = counts(db)
     assert rows["schedule_data"] == 8 and rows["stored_objects"] == 8 and rows["user_profiles"] == 40
     assert rows["sync_jobs"] == 1 and rows["blob_state"] == 9

@@ -150,6 +150,7 @@ def test_run_uploads_snapshots_byte_identical_and_only_when_changed(sb, azurite)
     assert first["status"] == "succeeded", first["errors"]
     assert first["schedules_applied"] == 6 and first["users_created"] == 30
     assert first["storage_requests"] == 7  # the bucket once, six uploads
+    assert (first["storage_backend"], first["auth_backend"]) == ("Supabase Storage (bucket schedule-data)", "Supabase Auth (GoTrue admin API)")
     for company in pop.companies:
         path = f"{company['id']}/{START.isoformat()}/schedule.json"
         assert sb.storage.read("schedule-data", path) == blobs[f"{company['id']}_schedules.json"], path
