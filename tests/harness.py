@@ -47,7 +47,9 @@ def wait_for_port(port, seconds=30):
 def as_postgres(*cmd, check=True):
     """Run a command as the postgres OS user (root cannot run the server)."""
     line = " ".join(f"'{c}'" for c in cmd)
-    return subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", line], check=check, capture_output=True, text=True)
+    # From /tmp: the checkout may sit in a folder the postgres user cannot enter, and
+    # PostgreSQL's programs refuse to run from a working directory they cannot read.
+    return subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", line], check=check, capture_output=True, text=True, cwd="/tmp")
 
 
 class Cluster:
