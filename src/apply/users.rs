@@ -249,6 +249,7 @@ const PROFILE_BATCH: usize = 1000;
 /// Created and changed users: their profile, and their memberships replaced whole.
 fn write_profiles(users: &[&DesiredUser]) -> Result<(), SyncError> {
     for (i, batch) in users.chunks(PROFILE_BATCH).enumerate() {
+        pgrx::check_for_interrupts!();
         crate::run::progress::report(&format!("azure_sync: users.json: writing profiles {}/{}", i * PROFILE_BATCH + batch.len(), users.len()));
         super::with_scratch_memory(|| write_profile_batch(batch))?;
     }

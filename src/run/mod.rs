@@ -89,6 +89,9 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
     summary.blobs_listed = listing.len();
     let listed: Vec<ListedBlob> =
         listing.into_iter().map(|b| ListedBlob { name: b.name, etag: b.etag, size_bytes: b.size_bytes }).collect();
+    if !listed.iter().any(|b| b.name == crate::contract::USERS_BLOB) {
+        summary.warnings.push("users.json is not in the container: users were not synced and nobody was deleted".into());
+    }
     let plan = plan_fetch(&listed, &blobs::applied_etags()?);
     drop(listed);
     summary.blobs_unchanged = plan.unchanged;

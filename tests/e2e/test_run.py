@@ -70,6 +70,15 @@ def test_first_run_applies_everything_and_the_second_downloads_nothing(db, conta
     assert db.execute("SELECT count(*) FROM azure_sync.sync_jobs WHERE status = 'succeeded'").fetchone()[0] == 3
 
 
+def test_a_missing_users_file_deletes_nobody(db, container):
+    assert run(db)["users_created"] == 40
+    container["client"].delete_blob("users.json")
+    result = run(db)
+    assert result["status"] == "succeeded" and result["users_deleted"] == 0
+    assert "users.json is not in the container: users were not synced and nobody was deleted" in result["warnings"]
+    assert db.execute("SELECT count(*) FROM azure_sync.user_profiles").fetchone()[0] == 40
+
+
 def test_one_listing_request_per_5000_blobs(db, azurite):
     name = f"run-{uuid.uuid4().hex[:12]}"
     pop = generate.Population(5, companies=3, groups=1, users=5)
