@@ -10,10 +10,16 @@ use crate::contract::{self, DocKind};
 use crate::error::{OrRaise, SyncError};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use sha2::{Digest, Sha256};
 
 fn doc_kind(kind: &str) -> Result<DocKind, SyncError> {
     DocKind::from_name(kind).ok_or_else(|| SyncError::Argument(format!("kind must be 'users' or 'schedule', got {kind:?}")))
+}
+
+/// A document handed in as jsonb, as bytes to store and hash (jsonb keeps no original text).
+fn document_bytes(doc: &serde_json::Value) -> (Vec<u8>, String) {
+    let bytes = serde_json::to_vec(doc).expect("JSON values serialise");
+    let sha256 = crate::sha256_hex(&bytes);
+    (bytes, sha256)
 }
 
 fn to_jsonb(value: impl serde::Serialize) -> JsonB {
@@ -43,8 +49,7 @@ fn json_schema(kind: &str) -> JsonB {
 fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB {
     let source = blob_name.unwrap_or("the schedule document").to_string();
     let file = contract::read_schedule(&doc.0).map_err(|e| SyncError::contract(source, e)).or_raise();
-    let bytes = serde_json::to_vec(&doc.0).expect("JSON values serialise");
-    let sha256 = crate::hex(&Sha256::digest(&bytes));
+    let (bytes, sha256) = document_bytes(&doc.0);
     let config = Config::load().or_raise();
     let input = ScheduleInput { file: &file, bytes: &bytes, sha256: &sha256, blob_name, blob_etag: None, upload: Upload::NotAttempted };
     let outcome = apply_schedule(&input, &Storage::from_config(&config).or_raise(), false).or_raise();
@@ -56,8 +61,7 @@ fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB
 #[pg_extern]
 fn sync_users(doc: JsonB, allow_mass_deletion: default!(bool, false)) -> JsonB {
     let file = contract::read_users(&doc.0).map_err(|e| SyncError::contract("users.json", e)).or_raise();
-    let bytes = serde_json::to_vec(&doc.0).expect("JSON values serialise");
-    let sha256 = crate::hex(&Sha256::digest(&bytes));
+    let (_, sha256) = document_bytes(&doc.0);
     let config = Config::load().or_raise();
     let options = UsersOptions { guard: config.guard(), allow_mass_deletion, dry_run: false };
     let outcome = apply_users(&file, &sha256, &Auth::from_config(&config).or_raise(), &options).or_raise();
@@ -67,10 +71,7 @@ fn sync_users(doc: JsonB, allow_mass_deletion: default!(bool, false)) -> JsonB {
 /// Let the next users sync delete past the deletion guard, once. Returns the allowance id.
 #[pg_extern]
 fn allow_mass_deletion(reason: default!(Option<&str>, "NULL")) -> i64 {
-    let id = Spi::get_one_with_args::<i64>("INSERT INTO azure_sync.deletion_allowances (reason) VALUES ($1) RETURNING id", &[reason.into()])
-        .map_err(SyncError::from)
-        .or_raise()
-        .expect("RETURNING gives a row");
+    let id = crate::apply::users::grant_deletion_allowance(reason).or_raise();
     pgrx::notice!("azure_sync: the next users sync may delete past the deletion guard, once (allowance {id})");
     id
 }

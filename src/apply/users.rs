@@ -75,6 +75,12 @@ fn last_applied() -> Result<Option<Timestamp>, SyncError> {
     Ok(optional(Spi::get_one::<i64>(&sql))?.flatten().map(Timestamp))
 }
 
+/// A DBA's one-time permission to pass the deletion guard; returns its id.
+pub fn grant_deletion_allowance(reason: Option<&str>) -> Result<i64, SyncError> {
+    let id = Spi::get_one_with_args::<i64>("INSERT INTO azure_sync.deletion_allowances (reason) VALUES ($1) RETURNING id", &[reason.into()])?;
+    Ok(id.expect("RETURNING gives a row"))
+}
+
 fn unused_allowance() -> Result<Option<i64>, SyncError> {
     Ok(optional(Spi::get_one::<i64>(
         "SELECT id FROM azure_sync.deletion_allowances WHERE used_at IS NULL ORDER BY id LIMIT 1 FOR UPDATE",

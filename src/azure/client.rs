@@ -5,7 +5,6 @@ use super::error::{AzureError, AzureErrorKind};
 use super::listing::{parse_page, BlobItem, ListPage};
 use super::retry::{jitter_unit, RetryPolicy};
 use super::{sign, time};
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -294,7 +293,7 @@ impl BlobClient {
         if bytes.len() as u64 > cap {
             return Err(too_large("larger than the cap".into()));
         }
-        let sha256 = crate::hex(&Sha256::digest(&bytes));
+        let sha256 = crate::sha256_hex(&bytes);
         Ok(Fetched::Blob { bytes, etag, sha256 })
     }
 }

@@ -13,9 +13,10 @@ mod plan;
 
 use std::time::Instant;
 
-/// The one helper the borrowed modules need from the crate root.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The one helper the borrowed modules need from the crate root (as in lib.rs).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn users_json(n: usize) -> Vec<u8> {

@@ -3,7 +3,6 @@
 
 use crate::contract::UserEntry;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One company a person works for.
@@ -110,7 +109,7 @@ fn record_hash(u: &DesiredUser) -> String {
         memberships: &u.memberships,
     })
     .expect("plain data serialises");
-    crate::hex(&Sha256::digest(bytes))
+    crate::sha256_hex(&bytes)
 }
 
 struct Merged {
