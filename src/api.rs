@@ -176,7 +176,7 @@ fn list_blobs() -> TableIterator<
                 contract::BlobKind::Schedule(id) => Some(id),
                 _ => None,
             };
-            let changed = kind != contract::BlobKind::Ignored && applied.get(&b.name).map(|e| crate::plan::blobs::strip_quotes(e)) != Some(b.etag.as_str());
+            let changed = kind != contract::BlobKind::Ignored && !crate::plan::blobs::is_unchanged(&b.name, &b.etag, &applied);
             // PostgreSQL counts microseconds from 2000-01-01.
             let modified = crate::azure::parse_http_date(&b.last_modified)
                 .and_then(|unix| TimestampWithTimeZone::try_from((unix - 946_684_800) * 1_000_000).ok());

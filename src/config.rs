@@ -46,7 +46,7 @@ fn read_secret(name: &str, vault: bool) -> Result<Option<String>, SyncError> {
         Spi::get_one_with_args::<String>("SELECT value FROM azure_sync.secrets WHERE name = $1", &[name.into()])
     };
     // "no rows" is simply an unset secret.
-    let value = value.or_else(|e| if matches!(e, pgrx::spi::SpiError::InvalidPosition) { Ok(None) } else { Err(e) })?;
+    let value = crate::apply::optional(value)?.flatten();
     if let Some(v) = &value {
         redact::register_secret(v);
     }
@@ -60,8 +60,9 @@ pub fn write_secret(name: &str, value: &str) -> Result<(), SyncError> {
     redact::register_secret(value);
     if vault_present()? {
         let vname = vault_name(name);
-        let existing = Spi::get_one_with_args::<pgrx::Uuid>("SELECT id FROM vault.secrets WHERE name = $1", &[vname.clone().into()])
-            .or_else(|e| if matches!(e, pgrx::spi::SpiError::InvalidPosition) { Ok(None) } else { Err(e) })?;
+        let existing =
+            crate::apply::optional(Spi::get_one_with_args::<pgrx::Uuid>("SELECT id FROM vault.secrets WHERE name = $1", &[vname.clone().into()]))?
+                .flatten();
         match existing {
             Some(id) => Spi::run_with_args("SELECT vault.update_secret($1, $2)", &[id.into(), value.into()])?,
             None => Spi::run_with_args(

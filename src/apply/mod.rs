@@ -19,10 +19,8 @@ pub(crate) fn optional<T>(result: Result<T, SpiError>) -> Result<Option<T>, SpiE
 }
 
 /// Timestamps cross SPI as microseconds since the epoch (reading) and ISO text (writing).
-pub(crate) const EPOCH_MICROS: &str = "(extract(epoch FROM {col}) * 1000000)::bigint";
-
 pub(crate) fn epoch_micros(col: &str) -> String {
-    EPOCH_MICROS.replace("{col}", col)
+    format!("(extract(epoch FROM {col}) * 1000000)::bigint")
 }
 
 /// Run `f` with PostgreSQL's allocations going to a scratch memory context that is deleted

@@ -3,7 +3,7 @@
 use super::credentials::{Auth, Container};
 use super::error::{AzureError, AzureErrorKind};
 use super::listing::{parse_page, BlobItem, ListPage};
-use super::retry::{jitter_unit, RetryPolicy};
+use super::retry::{Attempted, RetryPolicy};
 use super::{sign, time};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -162,25 +162,19 @@ impl BlobClient {
 
     /// Send with retries; transient failures wait and try again, the rest fail at once.
     fn send(&self, operation: &'static str, target: &str, url: &str, query: &str, headers: &[(&str, String)], counter: &AtomicU64) -> Result<ureq::Response, AzureError> {
-        let policy = self.options.retry;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
+        let result = self.options.retry.run(|attempt| {
             counter.fetch_add(1, Ordering::Relaxed);
-            let (kind, status, code, message, retry_after) = match self.attempt(url, query, headers) {
-                Ok(resp) => return Ok(resp),
-                Err(e) => e,
-            };
-            let mut err = AzureError { kind, operation, target: target.to_string(), status, code, message, hint: None, attempts: attempt };
-            if err.is_transient() && attempt <= policy.max_retries {
-                std::thread::sleep(policy.delay(attempt, retry_after, jitter_unit()));
-                continue;
-            }
+            self.attempt(url, query, headers).map_err(|(kind, status, code, message, retry_after)| {
+                let error = AzureError { kind, operation, target: target.to_string(), status, code, message, hint: None, attempts: attempt };
+                Attempted { transient: error.is_transient(), retry_after, error }
+            })
+        });
+        result.map_err(|(mut err, _)| {
             if err.kind == AzureErrorKind::Auth {
                 err.hint = Some(self.auth_hint(operation));
             }
-            return Err(err);
-        }
+            err
+        })
     }
 
     /// Why a 401/403 most likely happened, from what the credential itself says.

@@ -16,7 +16,7 @@ pub use client::{BlobClient, ClientOptions, Fetched};
 pub use credentials::{Auth, Container, SasToken};
 pub use error::{AzureError, AzureErrorKind};
 pub use listing::BlobItem;
-pub use retry::{jitter_unit, RetryPolicy};
+pub use retry::{jitter_unit, Attempted, RetryPolicy};
 pub use time::{http_date, now_unix, parse_http_date};
 
 /// Percent-encode a path, keeping `/`, as object stores expect.

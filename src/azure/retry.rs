@@ -31,6 +31,35 @@ impl RetryPolicy {
     }
 }
 
+/// One failed attempt, as `RetryPolicy::run` needs to judge it.
+pub struct Attempted<E> {
+    pub error: E,
+    /// Worth trying again (throttling, server trouble, the network).
+    pub transient: bool,
+    /// What the server asked for (Retry-After).
+    pub retry_after: Option<Duration>,
+}
+
+impl RetryPolicy {
+    /// Call `once` (given the attempt number, from 1) until it succeeds, fails for good, or
+    /// the retries run out; between attempts wait `delay`. The one retry loop of every HTTP
+    /// client here (Azure, Supabase Auth and Storage). On failure: the last error and the
+    /// number of attempts made.
+    pub fn run<T, E>(&self, mut once: impl FnMut(u32) -> Result<T, Attempted<E>>) -> Result<T, (E, u32)> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match once(attempt) {
+                Ok(v) => return Ok(v),
+                Err(a) if a.transient && attempt <= self.max_retries => {
+                    std::thread::sleep(self.delay(attempt, a.retry_after, jitter_unit()));
+                }
+                Err(a) => return Err((a.error, attempt)),
+            }
+        }
+    }
+}
+
 /// A cheap random number in [0, 1) for jitter; quality does not matter here.
 pub fn jitter_unit() -> f64 {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +83,21 @@ mod tests {
         assert_eq!(p.delay(1, None, 1.0), Duration::from_millis(200));
         assert_eq!(p.delay(3, None, 1.0), Duration::from_millis(800));
         assert_eq!(p.delay(30, None, 1.0), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn run_retries_transient_failures_only_and_counts_attempts() {
+        let fast = RetryPolicy { max_retries: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) };
+        let mut calls = 0;
+        let ok: Result<u32, (&str, u32)> = fast.run(|n| {
+            calls += 1;
+            if n < 3 { Err(Attempted { error: "busy", transient: true, retry_after: None }) } else { Ok(n) }
+        });
+        assert_eq!((ok, calls), (Ok(3), 3));
+        let gave_up: Result<(), _> = fast.run(|_| Err(Attempted { error: "busy", transient: true, retry_after: None }));
+        assert_eq!(gave_up, Err(("busy", 4)));
+        let final_: Result<(), _> = fast.run(|_| Err(Attempted { error: "denied", transient: false, retry_after: None }));
+        assert_eq!(final_, Err(("denied", 1)));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the real status in the body" included), retries of transient failures, and a count of calls.
 //! Pure Rust: worker threads use it.
 
-use crate::azure::RetryPolicy;
+use crate::azure::{Attempted, RetryPolicy};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Mutex;
@@ -89,60 +89,63 @@ impl ApiClient {
         self.calls().values().sum()
     }
 
-    /// Send one request, retrying 408/429/502/503/504 and connection failures. A 500 is not
-    /// retried: GoTrue answers 500 for a duplicate id, which no retry changes.
+    /// Send one request, retrying 408/429/502/503/504 and connection failures.
     pub fn send(&self, method: &str, path: &str, kind: &str, operation: &str, body: Body, headers: &[(&str, &str)]) -> Result<(u16, Vec<u8>), ApiError> {
         let url = format!("{}{path}", self.base);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let result = self.retry.run(|_| {
             *self.calls.lock().unwrap_or_else(|p| p.into_inner()).entry(format!("{method} {kind}")).or_default() += 1;
-            let mut req = self
-                .agent
-                .request(method, &url)
-                .set("Authorization", &format!("Bearer {}", self.key))
-                .set("apikey", &self.key)
-                .set("X-Supabase-Api-Version", "2024-01-01");
-            for (k, v) in headers {
-                req = req.set(k, v);
+            self.attempt(method, &url, operation, &body, headers)
+        });
+        result.map_err(|(error, _)| error)
+    }
+
+    /// One request. A 500 is not transient: GoTrue answers 500 for a duplicate id, which no
+    /// retry changes.
+    fn attempt(&self, method: &str, url: &str, operation: &str, body: &Body, headers: &[(&str, &str)]) -> Result<(u16, Vec<u8>), Attempted<ApiError>> {
+        let fail = |status: Option<u16>, code: Option<String>, message: String, retry_after: Option<Duration>| Attempted {
+            transient: matches!(status, None | Some(408 | 429 | 502 | 503 | 504)),
+            retry_after,
+            error: ApiError { service: self.service, operation: operation.to_string(), status, code, message },
+        };
+        let mut req = self
+            .agent
+            .request(method, url)
+            .set("Authorization", &format!("Bearer {}", self.key))
+            .set("apikey", &self.key)
+            .set("X-Supabase-Api-Version", "2024-01-01");
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let result = match body {
+            Body::None => req.call(),
+            Body::Json(v) => req.set("Content-Type", "application/json").send_bytes(&serde_json::to_vec(v).expect("JSON values serialise")),
+            Body::Bytes { content_type, bytes } => req.set("Content-Type", content_type).send_bytes(bytes),
+        };
+        match result {
+            Ok(resp) => {
+                let status = resp.status();
+                let mut out = vec![];
+                match resp.into_reader().take(64 * 1024 * 1024).read_to_end(&mut out) {
+                    Ok(_) => Ok((status, out)),
+                    Err(e) => Err(fail(None, None, format!("reading the answer failed: {}", e.kind()), None)),
+                }
             }
-            let result = match &body {
-                Body::None => req.call(),
-                Body::Json(v) => req.set("Content-Type", "application/json").send_bytes(&serde_json::to_vec(v).expect("JSON values serialise")),
-                Body::Bytes { content_type, bytes } => req.set("Content-Type", content_type).send_bytes(bytes),
-            };
-            let (status, retry_after, error) = match result {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let mut out = vec![];
-                    let read = resp.into_reader().take(64 * 1024 * 1024).read_to_end(&mut out);
-                    match read {
-                        Ok(_) => return Ok((status, out)),
-                        Err(e) => (None, None, ApiError { service: self.service, operation: operation.to_string(), status: None, code: None, message: format!("reading the answer failed: {}", e.kind()) }),
-                    }
-                }
-                Err(ureq::Error::Status(http_status, resp)) => {
-                    let retry_after = resp.header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
-                    let header_code = resp.header("x-sb-error-code").map(str::to_string);
-                    let mut raw = vec![];
-                    let _ = resp.into_reader().take(64 * 1024).read_to_end(&mut raw);
-                    let (status, code, message) = decode_error(http_status, &raw);
-                    (Some(status), retry_after, ApiError { service: self.service, operation: operation.to_string(), status: Some(status), code: code.or(header_code), message })
-                }
-                Err(ureq::Error::Transport(t)) => {
-                    let message = match t.message() {
-                        Some(m) => format!("{}: {m}", t.kind()),
-                        None => t.kind().to_string(),
-                    };
-                    (None, None, ApiError { service: self.service, operation: operation.to_string(), status: None, code: None, message })
-                }
-            };
-            let transient = matches!(status, None | Some(408 | 429 | 502 | 503 | 504));
-            if transient && attempt <= self.retry.max_retries {
-                std::thread::sleep(self.retry.delay(attempt, retry_after, crate::azure::jitter_unit()));
-                continue;
+            Err(ureq::Error::Status(http_status, resp)) => {
+                let retry_after = resp.header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+                let header_code = resp.header("x-sb-error-code").map(str::to_string);
+                let mut raw = vec![];
+                let _ = resp.into_reader().take(64 * 1024).read_to_end(&mut raw);
+                let (status, code, message) = decode_error(http_status, &raw);
+                Err(fail(Some(status), code.or(header_code), message, retry_after))
             }
-            return Err(error);
+            Err(ureq::Error::Transport(t)) => {
+                // The transport's own text names the URL: say the kind only.
+                let message = match t.message() {
+                    Some(m) => format!("{}: {m}", t.kind()),
+                    None => t.kind().to_string(),
+                };
+                Err(fail(None, None, message, None))
+            }
         }
     }
 }

@@ -31,7 +31,7 @@ pub fn plan_fetch(listing: &[ListedBlob], applied_etags: &HashMap<String, String
             plan.ignored += 1;
             continue;
         }
-        if applied_etags.get(&b.name).map(|e| strip_quotes(e)) == Some(strip_quotes(&b.etag)) {
+        if is_unchanged(&b.name, &b.etag, applied_etags) {
             plan.unchanged += 1;
             continue;
         }
@@ -42,6 +42,11 @@ pub fn plan_fetch(listing: &[ListedBlob], applied_etags: &HashMap<String, String
         }
     }
     plan
+}
+
+/// The listed ETag is the one last applied (quotes or not on either side).
+pub fn is_unchanged(name: &str, listed_etag: &str, applied_etags: &HashMap<String, String>) -> bool {
+    applied_etags.get(name).map(|e| strip_quotes(e)) == Some(strip_quotes(listed_etag))
 }
 
 /// Listing ETags come bare, Get Blob's header quoted: compare them bare.
