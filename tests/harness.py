@@ -65,21 +65,24 @@ class Cluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         shutil.chown(self.workdir, "postgres", "postgres")
         port_file = self.workdir / "port"
-        if (self.pgdata / "PG_VERSION").exists() and port_file.exists():
+        if port_file.exists():
             self.port = int(port_file.read_text())
-        elif not (self.pgdata / "PG_VERSION").exists():
-            # The preferred port when free, else any: another cluster may hold it.
-            self.port = free_port(self.port)
-            port_file.write_text(str(self.port))
+        if not (self.pgdata / "PG_VERSION").exists():
             as_postgres(str(PG_BIN / "initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
             with open(self.pgdata / "postgresql.conf", "a") as conf:
                 conf.write(
-                    f"\n# azure_sync scratch cluster\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
+                    f"\n# azure_sync scratch cluster\nlisten_addresses = '127.0.0.1'\n"
                     f"unix_socket_directories = '{self.workdir}'\nshared_preload_libraries = 'pg_cron'\n"
                     f"cron.database_name = '{self.dbname}'\ncron.host = '{self.workdir}'\nmax_connections = 50\nfsync = off\n"
                     "logging_collector = off\n"
                 )
         if as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "status", check=False).returncode != 0:
+            # Stopped: start on the preferred port when free, else any (another cluster,
+            # a CI run's or a session's, may hold it); the last port= line wins.
+            self.port = free_port(self.port)
+            port_file.write_text(str(self.port))
+            with open(self.pgdata / "postgresql.conf", "a") as conf:
+                conf.write(f"port = {self.port}\n")
             as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.workdir / "server.log"), "-w", "start")
         with self.connect("postgres") as c:
             if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.dbname,)).fetchone():
