@@ -1,5 +1,8 @@
--- azure_sync 0.1.0: tables of the backup portal and the state the sync keeps.
--- Created in schema azure_sync (the control file's schema) by CREATE EXTENSION.
+-- azure_sync: tables of the backup portal and the state the sync keeps, as a fresh install
+-- creates them. Created in schema azure_sync (the control file's schema) by CREATE EXTENSION.
+-- A change here ships with its sql/azure_sync--A--B.sql upgrade script, and a new column goes
+-- last in its table, where ALTER TABLE ... ADD COLUMN puts it (tests/e2e/test_upgrade.py
+-- compares an upgraded database with a fresh one).
 
 -- Settings that are not secret: endpoints, bucket, limits.
 CREATE TABLE azure_sync.settings (
@@ -10,8 +13,9 @@ CREATE TABLE azure_sync.settings (
 COMMENT ON TABLE azure_sync.settings IS 'Non-secret configuration; set with azure_sync.configure(), shown with azure_sync.show_config().';
 
 -- Secrets when Supabase Vault is absent: only the extension's owner can read this table.
+-- Which names are secrets is the settings table's word (src/config.rs), not a CHECK here.
 CREATE TABLE azure_sync.secrets (
-    name       text PRIMARY KEY CHECK (name IN ('azure_url', 'azure_connection_string', 'service_role_key')),
+    name       text PRIMARY KEY,
     value      text NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );

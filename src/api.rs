@@ -1,13 +1,15 @@
 //! The SQL functions of schema azure_sync. Each one reads its arguments, calls into the
 //! modules that do the work, and raises their errors with a SQLSTATE: nothing more.
 
-use crate::apply::schedule::{apply_schedule, ScheduleInput};
-use crate::apply::users::{apply_users, UsersOptions};
+use crate::apply;
 use crate::backends::storage_api::Upload;
-use crate::backends::{Auth, Storage};
-use crate::config::{self, Config};
+use crate::backends::{AuthBackend, StorageBackend};
+use crate::clock::{parse_http_date, Timestamp};
+use crate::config::{self, for_each_setting};
 use crate::contract::{self, DocKind};
 use crate::error::{OrRaise, SyncError};
+use crate::run::schedule::{apply_schedule, ScheduleInput};
+use crate::run::users::{sync_users as sync_users_file, UsersOptions};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
@@ -18,12 +20,20 @@ fn doc_kind(kind: &str) -> Result<DocKind, SyncError> {
 /// A document handed in as jsonb, as bytes to store and hash (jsonb keeps no original text).
 fn document_bytes(doc: &serde_json::Value) -> (Vec<u8>, String) {
     let bytes = serde_json::to_vec(doc).expect("JSON values serialise");
-    let sha256 = crate::sha256_hex(&bytes);
+    let sha256 = crate::digest::sha256_hex(&bytes);
     (bytes, sha256)
 }
 
 fn to_jsonb(value: impl serde::Serialize) -> JsonB {
     JsonB(serde_json::to_value(value).expect("summaries serialise"))
+}
+
+/// The one-document functions take the run's lock, so they never race a run.
+fn run_lock() -> Result<(), SyncError> {
+    match apply::jobs::try_run_lock()? {
+        true => Ok(()),
+        false => Err(SyncError::Busy("another azure_sync run is in progress".into())),
+    }
 }
 
 /// Every problem of a document against the file contract, as `path: message`; empty when valid.
@@ -47,12 +57,13 @@ fn json_schema(kind: &str) -> JsonB {
 /// `blob_name`, when given, must agree with the document's ServiceCompanyId.
 #[pg_extern]
 fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB {
-    let source = blob_name.unwrap_or("the schedule document").to_string();
-    let file = contract::read_schedule(&doc.0).map_err(|e| SyncError::contract(source, e)).or_raise();
+    let origin = blob_name.unwrap_or("the schedule document").to_string();
+    let file = contract::read_schedule(&doc.0).map_err(|e| SyncError::contract(origin, e)).or_raise();
     let (bytes, sha256) = document_bytes(&doc.0);
-    let config = Config::load().or_raise();
+    run_lock().or_raise();
+    let config = apply::settings::load().or_raise();
     let input = ScheduleInput { file: &file, bytes: &bytes, sha256: &sha256, blob_name, blob_etag: None, upload: Upload::NotAttempted };
-    let outcome = apply_schedule(&input, &Storage::from_config(&config).or_raise(), false).or_raise();
+    let outcome = apply_schedule(&input, &StorageBackend::from_config(&config).or_raise(), false).or_raise();
     to_jsonb(outcome)
 }
 
@@ -62,22 +73,26 @@ fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB
 fn sync_users(doc: JsonB, allow_mass_deletion: default!(bool, false)) -> JsonB {
     let file = contract::read_users(&doc.0).map_err(|e| SyncError::contract("users.json", e)).or_raise();
     let (_, sha256) = document_bytes(&doc.0);
-    let config = Config::load().or_raise();
+    run_lock().or_raise();
+    let config = apply::settings::load().or_raise();
     let options = UsersOptions { guard: config.guard(), allow_mass_deletion, dry_run: false };
-    let outcome = apply_users(&file, &sha256, &Auth::from_config(&config).or_raise(), &options).or_raise();
-    to_jsonb(outcome)
+    let auth = AuthBackend::from_config(&config).or_raise();
+    let mut progress = |step: &str| crate::run::progress::report(&format!("azure_sync.sync_users: {step}"));
+    to_jsonb(sync_users_file(&file, &sha256, &auth, &options, &mut progress).or_raise())
 }
 
 /// Let the next users sync delete past the deletion guard, once. Returns the allowance id.
 #[pg_extern]
 fn allow_mass_deletion(reason: default!(Option<&str>, "NULL")) -> i64 {
-    let id = crate::apply::users::grant_deletion_allowance(reason).or_raise();
+    let id = apply::users::grant_deletion_allowance(reason).or_raise();
     pgrx::notice!("azure_sync: the next users sync may delete past the deletion guard, once (allowance {id})");
     id
 }
 
 fn config_rows() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
-    TableIterator::new(Config::load().and_then(|c| c.show()).or_raise())
+    let config = apply::settings::load().or_raise();
+    let store = apply::settings::secret_store().or_raise();
+    TableIterator::new(config.show(store).into_iter().map(|r| (r.name, r.value, r.is_secret, r.stored_in, r.description)))
 }
 
 /// The configuration, secrets masked. (pgrx needs TableIterator spelled out in each
@@ -87,62 +102,52 @@ fn show_config() -> TableIterator<'static, (name!(name, String), name!(value, St
     config_rows()
 }
 
-/// Set settings and secrets by name; NULL leaves a value as it is, '' clears it.
-/// Returns the configuration as show_config() does.
-#[pg_extern]
-#[allow(clippy::too_many_arguments)]
-fn configure(
-    azure_url: default!(Option<&str>, "NULL"),
-    azure_connection_string: default!(Option<&str>, "NULL"),
-    azure_container: default!(Option<&str>, "NULL"),
-    auth_url: default!(Option<&str>, "NULL"),
-    storage_url: default!(Option<&str>, "NULL"),
-    service_role_key: default!(Option<&str>, "NULL"),
-    bucket: default!(Option<&str>, "NULL"),
-    max_blob_bytes: default!(Option<i64>, "NULL"),
-    download_concurrency: default!(Option<i32>, "NULL"),
-    connect_timeout_ms: default!(Option<i64>, "NULL"),
-    request_timeout_ms: default!(Option<i64>, "NULL"),
-    max_retries: default!(Option<i32>, "NULL"),
-    list_page_size: default!(Option<i32>, "NULL"),
-    delete_max_fraction: default!(Option<f64>, "NULL"),
-    delete_max_count: default!(Option<i32>, "NULL"),
-) -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
-    let secrets = [("azure_url", azure_url), ("azure_connection_string", azure_connection_string), ("service_role_key", service_role_key)];
-    for (name, value) in secrets {
-        if let Some(v) = value {
-            if name == "azure_url" && !v.is_empty() {
-                crate::azure::Container::from_sas_url(v).map_err(SyncError::from).or_raise();
-            }
-            config::write_secret(name, v.trim()).or_raise();
+/// Check and store what configure() was given (name, value; None leaves a value as it is).
+fn configure_settings(given: Vec<(&str, Option<String>)>) {
+    for (name, value) in given {
+        let Some(value) = value else { continue };
+        let setting = config::setting(name).or_raise();
+        let value = value.trim();
+        if setting.is_secret() {
+            // Before anything can fail: no message about it may carry it.
+            crate::redact::register_secret(value);
         }
+        setting.check(value).or_raise();
+        apply::settings::store(setting, value).or_raise();
     }
-    let texts = [("azure_container", azure_container), ("auth_url", auth_url), ("storage_url", storage_url), ("bucket", bucket)];
-    for (name, value) in texts {
-        if let Some(v) = value {
-            config::write_setting(name, v.trim()).or_raise();
-        }
-    }
-    let numbers = [
-        ("max_blob_bytes", max_blob_bytes.map(|n| n.to_string())),
-        ("download_concurrency", download_concurrency.map(|n| n.to_string())),
-        ("connect_timeout_ms", connect_timeout_ms.map(|n| n.to_string())),
-        ("request_timeout_ms", request_timeout_ms.map(|n| n.to_string())),
-        ("max_retries", max_retries.map(|n| n.to_string())),
-        ("list_page_size", list_page_size.map(|n| n.to_string())),
-        ("delete_max_fraction", delete_max_fraction.map(|n| n.to_string())),
-        ("delete_max_count", delete_max_count.map(|n| n.to_string())),
-    ];
-    for (name, value) in numbers {
-        if let Some(v) = value {
-            config::write_setting(name, &v).or_raise();
-        }
-    }
-    config_rows()
 }
 
+/// `configure(<setting> => value, ...)`: one argument per setting of crate::config's table,
+/// typed by the setting's kind.
+macro_rules! configure_function {
+    ($($name:ident : $kind:ident $(($min:expr, $max:expr))?, $default:literal, $description:literal;)*) => {
+        configure_function!(@args [] [] $($name $kind,)*);
+    };
+    (@args [$($args:tt)*] [$($names:ident)*]) => {
+        /// Set settings and secrets by name; NULL leaves a value as it is, '' clears it (back
+        /// to its default). Returns the configuration as show_config() does.
+        #[pg_extern]
+        #[allow(clippy::too_many_arguments)]
+        fn configure($($args)*) -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
+            configure_settings(vec![$((stringify!($names), $names.map(|v| v.to_string()))),*]);
+            config_rows()
+        }
+    };
+    (@args [$($args:tt)*] [$($names:ident)*] $name:ident integer, $($rest:tt)*) => {
+        configure_function!(@args [$($args)* $name: default!(Option<i64>, "NULL"),] [$($names)* $name] $($rest)*);
+    };
+    (@args [$($args:tt)*] [$($names:ident)*] $name:ident fraction, $($rest:tt)*) => {
+        configure_function!(@args [$($args)* $name: default!(Option<f64>, "NULL"),] [$($names)* $name] $($rest)*);
+    };
+    (@args [$($args:tt)*] [$($names:ident)*] $name:ident $text:ident, $($rest:tt)*) => {
+        configure_function!(@args [$($args)* $name: default!(Option<&str>, "NULL"),] [$($names)* $name] $($rest)*);
+    };
+}
+for_each_setting!(configure_function);
+
 /// A Blob client for the configured container, shared with worker threads.
-fn blob_client(config: &Config) -> Result<std::sync::Arc<crate::azure::BlobClient>, SyncError> {
+fn blob_client() -> Result<std::sync::Arc<crate::azure::BlobClient>, SyncError> {
+    let config = apply::settings::load()?;
     Ok(std::sync::Arc::new(crate::azure::BlobClient::new(config.container()?, config.client_options())))
 }
 
@@ -162,12 +167,11 @@ fn list_blobs() -> TableIterator<
         name!(changed, bool),
     ),
 > {
-    let config = Config::load().or_raise();
-    let client = blob_client(&config).or_raise();
+    let client = blob_client().or_raise();
     let worker_client = client.clone();
-    let listing = crate::remote::off_main_thread(move || worker_client.list_all(|_| {})).map_err(SyncError::from).or_raise();
+    let listing = crate::remote::off_main_thread(move || worker_client.list_all(|_| {})).or_raise();
     pgrx::notice!("azure_sync: listed {} blobs in {} page(s) from {}", listing.len(), client.request_counts().0, client.container().describe());
-    let applied = crate::apply::blobs::applied_etags().or_raise();
+    let applied = apply::blobs::applied_etags().or_raise();
     let rows: Vec<_> = listing
         .into_iter()
         .map(|b| {
@@ -177,9 +181,7 @@ fn list_blobs() -> TableIterator<
                 _ => None,
             };
             let changed = kind != contract::BlobKind::Ignored && !crate::plan::blobs::is_unchanged(&b.name, &b.etag, &applied);
-            // PostgreSQL counts microseconds from 2000-01-01.
-            let modified = crate::azure::parse_http_date(&b.last_modified)
-                .and_then(|unix| TimestampWithTimeZone::try_from((unix - 946_684_800) * 1_000_000).ok());
+            let modified = parse_http_date(&b.last_modified).and_then(|t: Timestamp| TimestampWithTimeZone::try_from(t.postgres_micros()).ok());
             (b.name, b.etag, b.size_bytes as i64, modified, b.content_md5, kind.label().to_string(), company, changed)
         })
         .collect();
@@ -190,10 +192,9 @@ fn list_blobs() -> TableIterator<
 /// `if_none_match` is given and still the blob's ETag (Azure answered 304 Not Modified).
 #[pg_extern]
 fn download_blob(name: &str, if_none_match: default!(Option<&str>, "NULL")) -> Option<Vec<u8>> {
-    let config = Config::load().or_raise();
-    let client = blob_client(&config).or_raise();
+    let client = blob_client().or_raise();
     let (owned, etag) = (name.to_string(), if_none_match.map(str::to_string));
-    match crate::remote::off_main_thread(move || client.get(&owned, etag.as_deref())).map_err(SyncError::from).or_raise() {
+    match crate::remote::off_main_thread(move || client.get(&owned, etag.as_deref())).or_raise() {
         crate::azure::Fetched::Blob { bytes, .. } => Some(bytes),
         crate::azure::Fetched::NotModified => None,
     }
@@ -232,11 +233,11 @@ fn run(dry_run: default!(bool, false), trigger: default!(Option<&str>, "NULL")) 
 /// Run the sync with pg_cron (job `azure-sync-15min`); returns the job id.
 #[pg_extern]
 fn schedule(cron: default!(&str, "'*/15 * * * *'")) -> i64 {
-    crate::cron::schedule(cron).or_raise()
+    apply::cron::schedule(cron).or_raise()
 }
 
 /// Stop the pg_cron job; false when there was none.
 #[pg_extern]
 fn unschedule() -> bool {
-    crate::cron::unschedule().or_raise()
+    apply::cron::unschedule().or_raise()
 }

@@ -1,197 +1,233 @@
-//! Settings and secrets. Secrets live in Supabase Vault when the `vault` schema exists,
-//! otherwise in `azure_sync.secrets`, which only the extension's owner can read. Never in
-//! environment variables, never printed: `show` masks them.
+//! Settings and secrets. The table in `for_each_setting!` is the one home of every setting:
+//! its name, kind (and with it whether it is secret), bounds, default and description.
+//! `configure()`'s arguments and checks, `show_config()`, the typed accessors of `Config` and
+//! every default come from it. Reading and writing them is apply::settings' SQL; this module
+//! is pure.
 
-use crate::azure::{ClientOptions, Container, RetryPolicy};
-use crate::error::SyncError;
+use crate::azure::{ClientOptions, Container, Credential};
+use crate::http::RetryPolicy;
 use crate::plan::users::DeletionGuard;
 use crate::redact;
-use pgrx::prelude::*;
+use std::collections::HashMap;
 use std::time::Duration;
 
-pub const SECRET_NAMES: [&str; 3] = ["azure_url", "azure_connection_string", "service_role_key"];
-
-/// Every setting: name, default, what it is.
-pub const SETTINGS: [(&str, &str, &str); 12] = [
-    ("azure_container", "", "container name, with a connection string"),
-    ("auth_url", "", "GoTrue base URL (…/auth/v1); empty: profiles only"),
-    ("storage_url", "", "Storage API base URL (…/storage/v1); empty: documents kept in azure_sync.stored_objects"),
-    ("bucket", "schedule-data", "Storage bucket for schedule snapshots"),
-    ("max_blob_bytes", "268435456", "larger blobs are refused before download"),
-    ("download_concurrency", "4", "blobs downloaded at once"),
-    ("connect_timeout_ms", "10000", "HTTP connect timeout"),
-    ("request_timeout_ms", "120000", "HTTP whole-request timeout"),
-    ("max_retries", "3", "retries of a transient HTTP failure"),
-    ("list_page_size", "5000", "List Blobs page size (maxresults)"),
-    ("delete_max_fraction", "0.10", "deletion guard: share of current users"),
-    ("delete_max_count", "5", "deletion guard: number of users"),
-];
-
-fn vault_present() -> Result<bool, SyncError> {
-    Ok(Spi::get_one::<bool>("SELECT to_regclass('vault.decrypted_secrets') IS NOT NULL")?.unwrap_or(false))
-}
-
-fn vault_name(name: &str) -> String {
-    format!("azure_sync.{name}")
-}
-
-pub fn secret_store() -> Result<&'static str, SyncError> {
-    Ok(if vault_present()? { "vault" } else { "azure_sync.secrets" })
-}
-
-fn read_secret(name: &str, vault: bool) -> Result<Option<String>, SyncError> {
-    let value = if vault {
-        Spi::get_one_with_args::<String>("SELECT decrypted_secret FROM vault.decrypted_secrets WHERE name = $1", &[vault_name(name).into()])
-    } else {
-        Spi::get_one_with_args::<String>("SELECT value FROM azure_sync.secrets WHERE name = $1", &[name.into()])
-    };
-    // "no rows" is simply an unset secret.
-    let value = crate::apply::optional(value)?.flatten();
-    if let Some(v) = &value {
-        redact::register_secret(v);
-    }
-    Ok(value.filter(|v| !v.is_empty()))
-}
-
-pub fn write_secret(name: &str, value: &str) -> Result<(), SyncError> {
-    if !SECRET_NAMES.contains(&name) {
-        return Err(SyncError::Argument(format!("{name} is not a secret setting")));
-    }
-    redact::register_secret(value);
-    if vault_present()? {
-        let vname = vault_name(name);
-        let existing =
-            crate::apply::optional(Spi::get_one_with_args::<pgrx::Uuid>("SELECT id FROM vault.secrets WHERE name = $1", &[vname.clone().into()]))?
-                .flatten();
-        match existing {
-            Some(id) => Spi::run_with_args("SELECT vault.update_secret($1, $2)", &[id.into(), value.into()])?,
-            None => Spi::run_with_args(
-                "SELECT vault.create_secret($1, $2, 'azure_sync credential')",
-                &[value.into(), vname.into()],
-            )?,
+/// Every setting, once: `name: kind, default, description;`. Adding a setting is one line
+/// here; the release's upgrade script then recreates `configure()`, whose arguments follow
+/// this order (keep new ones last: callers may pass arguments by position).
+/// Kinds: `sas_url`, `connection_string` and `secret` are secrets (Vault or the owner-only
+/// table, never shown); `text`; `url` (http or https); `integer(min, max)`; `fraction` (0 to 1).
+macro_rules! for_each_setting {
+    ($then:ident) => {
+        $then! {
+            azure_url: sas_url, "", "container SAS URL (sp needs r and l)";
+            azure_connection_string: connection_string, "", "instead of azure_url, with azure_container";
+            azure_container: text, "", "container name, with a connection string";
+            auth_url: url, "", "GoTrue base URL (…/auth/v1); empty: profiles only";
+            storage_url: url, "", "Storage API base URL (…/storage/v1); empty: documents kept in azure_sync.stored_objects";
+            service_role_key: secret, "", "Supabase service-role key, for auth_url and storage_url";
+            bucket: text, "schedule-data", "Storage bucket for schedule snapshots";
+            max_blob_bytes: integer(1, i64::MAX), "268435456", "larger blobs are refused before download";
+            download_concurrency: integer(1, 64), "4", "blobs downloaded (and Auth calls made) at once";
+            connect_timeout_ms: integer(1, i64::MAX), "10000", "HTTP connect timeout";
+            request_timeout_ms: integer(1, i64::MAX), "120000", "HTTP whole-request timeout";
+            max_retries: integer(0, 100), "3", "retries of a transient HTTP failure";
+            list_page_size: integer(1, 5000), "5000", "List Blobs page size (maxresults)";
+            delete_max_fraction: fraction, "0.10", "deletion guard: share of current users";
+            delete_max_count: integer(0, i64::MAX), "5", "deletion guard: number of users";
         }
-    } else if value.is_empty() {
-        Spi::run_with_args("DELETE FROM azure_sync.secrets WHERE name = $1", &[name.into()])?;
-    } else {
-        Spi::run_with_args(
-            "INSERT INTO azure_sync.secrets (name, value) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-            &[name.into(), value.into()],
-        )?;
-    }
-    Ok(())
-}
-
-pub fn write_setting(name: &str, value: &str) -> Result<(), SyncError> {
-    let Some((_, _, _)) = SETTINGS.iter().find(|(n, _, _)| *n == name) else {
-        return Err(SyncError::Argument(format!("unknown setting {name}")));
     };
-    check_setting(name, value)?;
-    if value.is_empty() {
-        Spi::run_with_args("DELETE FROM azure_sync.settings WHERE name = $1", &[name.into()])?;
-    } else {
-        Spi::run_with_args(
-            "INSERT INTO azure_sync.settings (name, value) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-            &[name.into(), value.into()],
-        )?;
-    }
-    Ok(())
+}
+pub(crate) use for_each_setting;
+
+/// What a setting holds, and so how it is checked, stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// An Azure container SAS URL (secret).
+    SasUrl,
+    /// An Azure Storage connection string (secret).
+    ConnectionString,
+    /// Any other secret, e.g. a key.
+    Secret,
+    Text,
+    /// An http(s) URL.
+    Url,
+    Integer { min: i64, max: i64 },
+    Fraction,
 }
 
-/// Numbers must read as numbers now, not fail at 3 a.m. in a cron run.
-fn check_setting(name: &str, value: &str) -> Result<(), SyncError> {
-    if value.is_empty() {
-        return Ok(());
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// As text, as it would be stored; "" means unset.
+    pub default: &'static str,
+    pub description: &'static str,
+}
+
+impl Setting {
+    pub fn is_secret(&self) -> bool {
+        matches!(self.kind, Kind::SasUrl | Kind::ConnectionString | Kind::Secret)
     }
-    let bad = |what: &str| Err(SyncError::Argument(format!("{name} must be {what}, got {value:?}")));
-    match name {
-        "max_blob_bytes" | "connect_timeout_ms" | "request_timeout_ms" | "list_page_size" | "download_concurrency" => {
-            match value.parse::<u64>() {
-                Ok(n) if n > 0 && (name != "list_page_size" || n <= 5000) && (name != "download_concurrency" || n <= 64) => Ok(()),
-                _ => bad("a positive whole number (list_page_size at most 5000, download_concurrency at most 64)"),
+
+    /// May `value` be stored? Numbers must read as numbers now, not fail at 3 a.m. in a cron
+    /// run. "" (unset) is always allowed.
+    pub fn check(&self, value: &str) -> Result<(), ConfigError> {
+        if value.is_empty() {
+            return Ok(());
+        }
+        let bad = |what: String| Err(ConfigError::Invalid(format!("{} must be {what}, got {value:?}", self.name)));
+        match self.kind {
+            Kind::SasUrl => Container::from_sas_url(value).map(|_| ()).map_err(|e| ConfigError::Invalid(e.to_string())),
+            Kind::ConnectionString => {
+                Container::from_connection_string(value, "container").map(|_| ()).map_err(|e| ConfigError::Invalid(e.to_string()))
             }
+            Kind::Secret | Kind::Text => Ok(()),
+            Kind::Url if value.starts_with("https://") || value.starts_with("http://") => Ok(()),
+            Kind::Url => bad("an http(s) URL".into()),
+            Kind::Integer { min, max } => match value.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(()),
+                _ if max == i64::MAX => bad(format!("a whole number of at least {min}")),
+                _ => bad(format!("a whole number from {min} to {max}")),
+            },
+            Kind::Fraction => match value.parse::<f64>() {
+                Ok(f) if (0.0..=1.0).contains(&f) => Ok(()),
+                _ => bad("a fraction between 0 and 1".into()),
+            },
         }
-        "max_retries" | "delete_max_count" => value.parse::<u32>().map(|_| ()).or_else(|_| bad("a whole number")),
-        "delete_max_fraction" => match value.parse::<f64>() {
-            Ok(f) if (0.0..=1.0).contains(&f) => Ok(()),
-            _ => bad("a fraction between 0 and 1"),
-        },
-        "auth_url" | "storage_url" if !(value.starts_with("https://") || value.starts_with("http://")) => bad("an http(s) URL"),
-        _ => Ok(()),
     }
 }
 
-/// Everything a sync needs, read once per call.
-#[derive(Clone)]
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown setting {0}")]
+    Unknown(String),
+    /// A value a setting cannot hold.
+    #[error("{0}")]
+    Invalid(String),
+    /// Something a sync needs is not configured.
+    #[error("azure_sync is not configured for this: {0}")]
+    Missing(String),
+}
+
+macro_rules! settings_table {
+    ($($name:ident : $kind:ident $(($min:expr, $max:expr))?, $default:literal, $description:literal;)*) => {
+        /// Every setting, in the order show_config() lists them.
+        pub const SETTINGS: &[Setting] = &[$(Setting {
+            name: stringify!($name),
+            kind: settings_table!(@kind $kind $(($min, $max))?),
+            default: $default,
+            description: $description,
+        }),*];
+
+        impl Config {
+            $(settings_table!(@accessor $name $kind);)*
+        }
+    };
+    (@kind sas_url) => { Kind::SasUrl };
+    (@kind connection_string) => { Kind::ConnectionString };
+    (@kind secret) => { Kind::Secret };
+    (@kind text) => { Kind::Text };
+    (@kind url) => { Kind::Url };
+    (@kind fraction) => { Kind::Fraction };
+    (@kind integer ($min:expr, $max:expr)) => { Kind::Integer { min: $min, max: $max } };
+    (@accessor $name:ident integer) => {
+        pub fn $name(&self) -> i64 { self.number(stringify!($name)) }
+    };
+    (@accessor $name:ident fraction) => {
+        pub fn $name(&self) -> f64 { self.number(stringify!($name)) }
+    };
+    (@accessor $name:ident $other:ident) => {
+        /// None when unset.
+        pub fn $name(&self) -> Option<&str> { self.text(stringify!($name)) }
+    };
+}
+for_each_setting!(settings_table);
+
+pub fn setting(name: &str) -> Result<&'static Setting, ConfigError> {
+    SETTINGS.iter().find(|s| s.name == name).ok_or_else(|| ConfigError::Unknown(name.to_string()))
+}
+
+/// Everything a sync needs, read once per call: stored values by name (secrets included).
+#[derive(Clone, Default)]
 pub struct Config {
-    pub azure_url: Option<String>,
-    pub azure_connection_string: Option<String>,
-    pub service_role_key: Option<String>,
-    settings: Vec<(String, String)>,
+    values: HashMap<String, String>,
+}
+
+/// A row of show_config().
+pub struct Shown {
+    pub name: String,
+    pub value: String,
+    pub is_secret: bool,
+    pub stored_in: String,
+    pub description: String,
 }
 
 impl Config {
-    pub fn load() -> Result<Config, SyncError> {
-        let vault = vault_present()?;
-        let mut settings = vec![];
-        Spi::connect(|client| -> Result<(), SyncError> {
-            for row in client.select("SELECT name, value FROM azure_sync.settings", None, &[])? {
-                settings.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default()));
+    /// From what is stored: (name, value) pairs of settings and secrets. Secrets are
+    /// remembered for redaction, so no message can carry them.
+    pub fn from_stored(values: impl IntoIterator<Item = (String, String)>) -> Config {
+        let values: HashMap<String, String> = values.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        for s in SETTINGS.iter().filter(|s| s.is_secret()) {
+            if let Some(v) = values.get(s.name) {
+                redact::register_secret(v);
             }
-            Ok(())
-        })?;
-        Ok(Config {
-            azure_url: read_secret("azure_url", vault)?,
-            azure_connection_string: read_secret("azure_connection_string", vault)?,
-            service_role_key: read_secret("service_role_key", vault)?,
-            settings,
-        })
+        }
+        Config { values }
     }
 
-    /// A setting's value, or its default.
-    pub fn get(&self, name: &str) -> String {
-        self.settings
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| SETTINGS.iter().find(|(n, _, _)| *n == name).map(|(_, d, _)| d.to_string()))
-            .unwrap_or_default()
+    fn raw(&self, name: &str) -> &str {
+        match self.values.get(name) {
+            Some(v) => v,
+            None => setting(name).map(|s| s.default).unwrap_or(""),
+        }
+    }
+
+    fn text(&self, name: &str) -> Option<&str> {
+        Some(self.raw(name)).filter(|v| !v.is_empty())
     }
 
     fn number<T: std::str::FromStr>(&self, name: &str) -> T {
-        let default = || SETTINGS.iter().find(|(n, _, _)| *n == name).and_then(|(_, d, _)| d.parse().ok()).expect("defaults parse");
-        self.get(name).parse().unwrap_or_else(|_| default())
-    }
-
-    pub fn bucket(&self) -> String {
-        self.get("bucket")
-    }
-
-    pub fn download_concurrency(&self) -> usize {
-        self.number("download_concurrency")
+        let default = || setting(name).ok().and_then(|s| s.default.parse().ok()).expect("every numeric default parses (tested)");
+        self.raw(name).parse().unwrap_or_else(|_| default())
     }
 
     pub fn guard(&self) -> DeletionGuard {
-        DeletionGuard { max_fraction: self.number("delete_max_fraction"), max_count: self.number("delete_max_count") }
+        DeletionGuard { max_fraction: self.delete_max_fraction(), max_count: self.delete_max_count() as usize }
+    }
+
+    pub fn concurrency(&self) -> usize {
+        self.download_concurrency() as usize
+    }
+
+    pub fn retry(&self) -> RetryPolicy {
+        RetryPolicy::new(self.max_retries() as u32)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms() as u64)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms() as u64)
     }
 
     pub fn client_options(&self) -> ClientOptions {
         ClientOptions {
-            connect_timeout: Duration::from_millis(self.number("connect_timeout_ms")),
-            request_timeout: Duration::from_millis(self.number("request_timeout_ms")),
-            retry: RetryPolicy { max_retries: self.number("max_retries"), ..RetryPolicy::default() },
-            max_blob_bytes: self.number("max_blob_bytes"),
-            page_size: Some(self.number("list_page_size")),
+            connect_timeout: self.connect_timeout(),
+            request_timeout: self.request_timeout(),
+            retry: self.retry(),
+            max_blob_bytes: self.max_blob_bytes() as u64,
+            page_size: self.list_page_size() as u32,
         }
     }
 
     /// The container to sync: the SAS URL wins over a connection string.
-    pub fn container(&self) -> Result<Container, SyncError> {
-        match (&self.azure_url, &self.azure_connection_string) {
-            (Some(url), _) => Ok(Container::from_sas_url(url)?),
-            (None, Some(cs)) => Ok(Container::from_connection_string(cs, &self.get("azure_container"))?),
-            (None, None) => Err(SyncError::Config(
+    pub fn container(&self) -> Result<Container, ConfigError> {
+        let invalid = |e: crate::azure::AzureError| ConfigError::Invalid(e.to_string());
+        match (self.azure_url(), self.azure_connection_string()) {
+            (Some(url), _) => Container::from_sas_url(url).map_err(invalid),
+            (None, Some(cs)) => Container::from_connection_string(cs, self.azure_container().unwrap_or("")).map_err(invalid),
+            (None, None) => Err(ConfigError::Missing(
                 "no Azure container: SELECT azure_sync.configure(azure_url => 'https://{account}.blob.core.windows.net/{container}?{sas}') \
                  or configure(azure_connection_string => '...', azure_container => '...')"
                     .into(),
@@ -199,28 +235,89 @@ impl Config {
         }
     }
 
-    /// Rows for show_config(): (name, value, is_secret, stored_in, description), secrets masked.
-    pub fn show(&self) -> Result<Vec<(String, String, bool, String, String)>, SyncError> {
-        let store = secret_store()?.to_string();
-        let shown = |v: &Option<String>, mask: &dyn Fn(&str) -> String| v.as_deref().map(mask).unwrap_or_else(|| "(not set)".to_string());
-        let secrets = [
-            ("azure_url", shown(&self.azure_url, &|u| redact::scrub(u)), "container SAS URL (sp needs r and l)"),
-            ("azure_connection_string", shown(&self.azure_connection_string, &|c| redact::scrub(c)), "instead of azure_url, with azure_container"),
-            ("service_role_key", shown(&self.service_role_key, &|_| redact::MASK.to_string()), "Supabase service-role key, for auth_url and storage_url"),
-        ];
-        let mut rows: Vec<_> = secrets.into_iter().map(|(n, v, d)| (n.to_string(), v, true, store.clone(), d.to_string())).collect();
-        for (name, _, description) in SETTINGS {
-            let stored_in = if self.settings.iter().any(|(n, _)| n == name) { "azure_sync.settings" } else { "default" };
-            let value = self.get(name);
-            let value = if value.is_empty() { "(not set)".to_string() } else { value };
-            rows.push((name.to_string(), value, false, stored_in.to_string(), description.to_string()));
+    /// The service-role key, which `what` (auth_url or storage_url) needs.
+    pub fn supabase_key(&self, what: &str) -> Result<&str, ConfigError> {
+        self.service_role_key().ok_or_else(|| ConfigError::Missing(format!("{what} is set but service_role_key is not: configure(service_role_key => '...')")))
+    }
+
+    /// Rows for show_config(), secrets masked; `secret_store` says where secrets live.
+    pub fn show(&self, secret_store: &str) -> Vec<Shown> {
+        let mut rows: Vec<Shown> = SETTINGS
+            .iter()
+            .map(|s| {
+                let stored = self.values.contains_key(s.name);
+                let value = match self.text(s.name) {
+                    None => "(not set)".to_string(),
+                    // A secret is never shown: a SAS URL keeps its harmless parts, anything
+                    // with nothing recognisable to mask is masked whole.
+                    Some(v) if s.is_secret() => Some(redact::scrub(v)).filter(|m| m != v).unwrap_or_else(|| redact::MASK.to_string()),
+                    Some(v) => v.to_string(),
+                };
+                let stored_in = match (s.is_secret(), stored) {
+                    (true, _) => secret_store.to_string(),
+                    (false, true) => "azure_sync.settings".to_string(),
+                    (false, false) => "default".to_string(),
+                };
+                Shown { name: s.name.to_string(), value, is_secret: s.is_secret(), stored_in, description: s.description.to_string() }
+            })
+            .collect();
+        if let Ok(Container { credential: Credential::Sas(token), .. }) = self.container() {
+            rows.push(Shown {
+                name: "sas_expires_at".into(),
+                value: token.expiry_text().unwrap_or("(no se in the SAS)").to_string(),
+                is_secret: false,
+                stored_in: "azure_url".into(),
+                description: "rotate the SAS before then".into(),
+            });
         }
-        if let Ok(c) = self.container() {
-            if let crate::azure::Auth::Sas(t) = &c.auth {
-                let expiry = t.expiry_text().unwrap_or("(no se in the SAS)").to_string();
-                rows.push(("sas_expires_at".into(), expiry, false, "azure_url".into(), "rotate the SAS before then".into()));
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_passes_its_own_check_and_numbers_parse() {
+        for s in SETTINGS {
+            assert!(s.check(s.default).is_ok(), "{}", s.name);
+            if matches!(s.kind, Kind::Integer { .. } | Kind::Fraction) {
+                assert!(s.default.parse::<f64>().is_ok(), "{}", s.name);
             }
         }
-        Ok(rows)
+        let c = Config::default();
+        assert_eq!((c.download_concurrency(), c.max_retries(), c.list_page_size()), (4, 3, 5000));
+        assert_eq!(c.bucket(), Some("schedule-data"));
+        assert_eq!(c.guard(), DeletionGuard { max_fraction: 0.10, max_count: 5 });
+    }
+
+    #[test]
+    fn checks_follow_the_kind() {
+        let check = |name: &str, value: &str| setting(name).unwrap().check(value).map_err(|e| e.to_string());
+        assert_eq!(check("delete_max_fraction", "2"), Err("delete_max_fraction must be a fraction between 0 and 1, got \"2\"".into()));
+        assert_eq!(check("list_page_size", "5001"), Err("list_page_size must be a whole number from 1 to 5000, got \"5001\"".into()));
+        assert_eq!(check("max_blob_bytes", "0"), Err("max_blob_bytes must be a whole number of at least 1, got \"0\"".into()));
+        assert!(check("auth_url", "ftp://x").is_err());
+        assert!(check("azure_url", "https://a.blob.core.windows.net/c").unwrap_err().contains("no query string"));
+        assert!(check("max_retries", "0").is_ok());
+        assert!(setting("nope").is_err());
+    }
+
+    #[test]
+    fn stored_values_win_and_secrets_are_never_shown() {
+        let c = Config::from_stored([
+            ("service_role_key".to_string(), "key".to_string()),
+            ("azure_url".to_string(), "https://a.blob.core.windows.net/c?sp=rl&se=2030-01-01&sig=SECRETSIG".to_string()),
+            ("download_concurrency".to_string(), "8".to_string()),
+        ]);
+        assert_eq!(c.concurrency(), 8);
+        let shown = c.show("azure_sync.secrets");
+        let value = |n: &str| shown.iter().find(|r| r.name == n).unwrap().value.clone();
+        assert_eq!(value("service_role_key"), redact::MASK, "a short key has nothing to scrub and is masked whole");
+        assert_eq!(value("azure_url"), "https://a.blob.core.windows.net/c?sp=rl&se=2030-01-01&sig=*****");
+        assert_eq!(value("sas_expires_at"), "2030-01-01");
+        assert_eq!(value("auth_url"), "(not set)");
+        assert_eq!(shown.iter().find(|r| r.name == "bucket").unwrap().stored_in, "default");
     }
 }

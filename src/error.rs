@@ -1,42 +1,38 @@
-//! The one place where component errors become PostgreSQL errors: each kind gets its SQLSTATE,
-//! and every message passes through redaction on its way out.
+//! The one place where component errors become PostgreSQL errors, as supabase/wrappers does
+//! it: each component keeps its own error type (AzureError, ContractError, ApiError,
+//! ConfigError); here each kind gets its SQLSTATE and, where we know one, a HINT, and every
+//! message passes through redaction on its way out.
 
-use crate::azure::AzureError;
+use crate::azure::{AzureError, AzureErrorKind};
+use crate::backends::supabase::ApiError;
+use crate::config::ConfigError;
 use crate::contract::ContractError;
 use crate::redact;
-use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode;
-use std::fmt;
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    /// A document that breaks the file contract; `source` names where it came from.
-    Contract { source: String, error: ContractError },
-    Azure(AzureError),
+    /// A document that breaks the file contract; `origin` names where it came from.
+    #[error("{origin} breaks the file contract: {error}")]
+    Contract { origin: String, error: ContractError },
+    #[error(transparent)]
+    Azure(#[from] AzureError),
     /// Supabase Auth or Storage refused or failed.
-    Backend(crate::backends::http::ApiError),
-    /// Missing or unusable configuration.
-    Config(String),
+    #[error(transparent)]
+    Backend(#[from] ApiError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// An argument a caller passed that cannot be used.
+    #[error("{0}")]
     Argument(String),
+    /// Another run holds the lock.
+    #[error("{0}")]
+    Busy(String),
     /// A statement run through SPI failed.
+    #[error("database statement failed: {0}")]
     Spi(String),
 }
-
-impl fmt::Display for SyncError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SyncError::Contract { source, error } => write!(f, "{source} breaks the file contract: {error}"),
-            SyncError::Azure(e) => write!(f, "{e}"),
-            SyncError::Backend(e) => write!(f, "{e}"),
-            SyncError::Config(m) => write!(f, "azure_sync is not configured for this: {m}"),
-            SyncError::Argument(m) => f.write_str(m),
-            SyncError::Spi(m) => write!(f, "database statement failed: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for SyncError {}
 
 impl From<pgrx::spi::SpiError> for SyncError {
     fn from(e: pgrx::spi::SpiError) -> Self {
@@ -44,29 +40,18 @@ impl From<pgrx::spi::SpiError> for SyncError {
     }
 }
 
-impl From<crate::backends::http::ApiError> for SyncError {
-    fn from(e: crate::backends::http::ApiError) -> Self {
-        SyncError::Backend(e)
-    }
-}
-
-impl From<AzureError> for SyncError {
-    fn from(e: AzureError) -> Self {
-        SyncError::Azure(e)
-    }
-}
-
 impl SyncError {
-    pub fn contract(source: impl Into<String>, error: ContractError) -> SyncError {
-        SyncError::Contract { source: source.into(), error }
+    pub fn contract(origin: impl Into<String>, error: ContractError) -> SyncError {
+        SyncError::Contract { origin: origin.into(), error }
     }
 
     pub fn sqlstate(&self) -> PgSqlErrorCode {
-        use crate::azure::AzureErrorKind as K;
+        use AzureErrorKind as K;
         match self {
-            SyncError::Contract { .. } => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            SyncError::Argument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            SyncError::Config(_) => PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
+            SyncError::Contract { .. } | SyncError::Argument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            SyncError::Config(ConfigError::Invalid(_) | ConfigError::Unknown(_)) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            SyncError::Config(ConfigError::Missing(_)) => PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
+            SyncError::Busy(_) => PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
             SyncError::Spi(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             SyncError::Backend(_) => PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
             SyncError::Azure(e) => match e.kind {
@@ -75,8 +60,20 @@ impl SyncError {
                 K::TooLarge => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
                 K::Transport | K::Timeout => PgSqlErrorCode::ERRCODE_CONNECTION_FAILURE,
                 K::Http | K::Protocol => PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
-                K::Config => PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
+                K::Config => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             },
+        }
+    }
+
+    /// What to do about it, where the error's kind tells.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            SyncError::Config(ConfigError::Missing(_)) => Some("SELECT * FROM azure_sync.show_config() lists every setting and what is set"),
+            SyncError::Config(ConfigError::Unknown(_)) => Some("SELECT name FROM azure_sync.show_config() lists the settings"),
+            SyncError::Busy(_) => Some("wait for it to end: SELECT * FROM azure_sync.recent_runs shows when it does"),
+            SyncError::Contract { .. } => Some("SELECT * FROM unnest(azure_sync.validate('users' or 'schedule', doc)) lists every problem"),
+            SyncError::Azure(e) if e.kind == AzureErrorKind::TooLarge => Some("raise the cap with azure_sync.configure(max_blob_bytes => ...)"),
+            _ => None,
         }
     }
 
@@ -87,9 +84,12 @@ impl SyncError {
 
     /// Raise as an ERROR in the calling statement.
     pub fn raise(self) -> ! {
-        let code = self.sqlstate();
-        let message = self.public_message();
-        ereport!(ERROR, code, message);
+        let mut report = ErrorReport::new(self.sqlstate(), self.public_message(), "azure_sync");
+        if let Some(hint) = self.hint() {
+            report = report.set_hint(hint);
+        }
+        report.report(PgLogLevel::ERROR);
+        unreachable!("an ERROR does not return")
     }
 }
 
@@ -98,8 +98,8 @@ pub trait OrRaise<T> {
     fn or_raise(self) -> T;
 }
 
-impl<T> OrRaise<T> for Result<T, SyncError> {
+impl<T, E: Into<SyncError>> OrRaise<T> for Result<T, E> {
     fn or_raise(self) -> T {
-        self.unwrap_or_else(|e| e.raise())
+        self.unwrap_or_else(|e| e.into().raise())
     }
 }

@@ -1,58 +1,44 @@
 //! azure_sync: keeps a Supabase backup portal in step with the MaidCentral exports in Azure
 //! Blob Storage, from inside PostgreSQL.
 //!
-//! Data flows one way: `azure` (HTTP) → `contract` (parsing) → `plan` (pure decisions) →
-//! `apply` (the only SPI writes) and `backends` (where documents and users go). `api` holds
-//! the thin `#[pg_extern]` functions; `config` reads settings and secrets.
-
-use pgrx::prelude::*;
+//! Data flows one way, layer on layer (src/layers.rs holds the table and a test that fails on
+//! an upward import): `clock`, `digest`, `redact`, `pool` → `http` → `azure` (the Blob client)
+//! and `contract` (the file formats) → `plan` (pure decisions) → `outcome` (what a sync
+//! reports) and `config` (the settings table) → `backends` (Supabase Auth and Storage
+//! clients) → `error`, `spi`, `remote` → `apply` (the SQL) → `run` (a run and its use cases)
+//! → `api` (the `#[pg_extern]` functions). Threads do HTTP and pure Rust only: everything
+//! below `error` touches no PostgreSQL API.
 
 pub mod api;
 pub mod apply;
 pub mod azure;
 pub mod backends;
+pub mod clock;
 pub mod config;
 pub mod contract;
-pub mod cron;
+pub mod digest;
 pub mod error;
+pub mod http;
+pub mod outcome;
 pub mod plan;
 pub mod pool;
 pub mod redact;
 pub mod remote;
 pub mod run;
+pub mod spi;
+
+#[cfg(test)]
+mod layers;
+#[cfg(any(test, feature = "pg_test"))]
+mod pgrx_tests;
 
 ::pgrx::pg_module_magic!(name, version);
 
 // Tables, indexes and grants are plain versioned SQL in sql/; the functions come from
 // #[pg_extern]s; the last file revokes what PUBLIC must not have once everything exists.
-extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
-extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
-
-/// The sha256 of some bytes, as lowercase hex: how every content hash is kept.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex(&sha2::Sha256::digest(bytes))
-}
-
-/// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-// `cargo pgrx test` calls every #[pg_test] as tests.<name>(): they must all live in one
-// module named `tests`, so the files under src/tests/ are included into it.
-#[cfg(any(test, feature = "pg_test"))]
-#[pg_schema]
-mod tests {
-    include!("tests/support.rs");
-    include!("tests/sync_docs.rs");
-}
+// Each release also ships sql/azure_sync--<previous>--<this>.sql for ALTER EXTENSION UPDATE.
+::pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+::pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

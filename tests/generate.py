@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Realistic MaidCentral export files, the producer side of the contract (shared/design.md §7).
+"""Realistic MaidCentral export files, the producer side of the contract (README, "Rules the code follows": the producer side).
 
 Deterministic for a seed: N companies in G groups, a 7-day window with J jobs a day per
 company (each job a few KB: customer, address, crew, rates, rooms, notes), U users spread over

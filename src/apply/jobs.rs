@@ -1,37 +1,22 @@
-//! The sync's own records: one sync_jobs row per run, and blob_state per blob.
+//! One sync_jobs row per run, and the lock that keeps runs from overlapping.
 
+use crate::clock::Timestamp;
 use crate::error::SyncError;
-use crate::run::summary::RunSummary;
+use crate::outcome::{status_name, RunSummary};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-/// The blob was applied (or was a no-op to apply): its ETag is now the one to compare with.
-pub fn mark_applied(blob: &str, kind: &str, etag: &str, sha256: &str, size: usize) -> Result<(), SyncError> {
-    Spi::run_with_args(
-        "INSERT INTO azure_sync.blob_state AS b (blob_name, kind, applied_etag, content_sha256, size_bytes, applied_at, consecutive_failures)
-         VALUES ($1, $2, $3, $4, $5, now(), 0)
-         ON CONFLICT (blob_name) DO UPDATE SET kind = EXCLUDED.kind, applied_etag = EXCLUDED.applied_etag,
-             content_sha256 = EXCLUDED.content_sha256, size_bytes = EXCLUDED.size_bytes, applied_at = now(),
-             consecutive_failures = 0, last_error = NULL",
-        &[blob.into(), kind.into(), etag.into(), sha256.into(), (size as i64).into()],
-    )?;
-    Ok(())
-}
+/// Key of the transaction-level advisory lock that keeps runs from overlapping ("azure_sy").
+/// Transaction-level: released by commit or rollback, so a crashed run never leaves it held.
+const RUN_LOCK_KEY: i64 = 0x617a_7572_655f_7379;
 
-/// The blob failed: its last applied ETag stays, so the next run tries it again.
-pub fn mark_failed(blob: &str, kind: &str, reason: &str) -> Result<(), SyncError> {
-    Spi::run_with_args(
-        "INSERT INTO azure_sync.blob_state AS b (blob_name, kind, last_error, last_failed_at, consecutive_failures)
-         VALUES ($1, $2, $3, now(), 1)
-         ON CONFLICT (blob_name) DO UPDATE SET last_error = EXCLUDED.last_error, last_failed_at = now(),
-             consecutive_failures = b.consecutive_failures + 1",
-        &[blob.into(), kind.into(), reason.into()],
-    )?;
-    Ok(())
+/// Take the run lock if nobody else holds it (this transaction may already hold it).
+pub fn try_run_lock() -> Result<bool, SyncError> {
+    Ok(Spi::get_one_with_args::<bool>("SELECT pg_try_advisory_xact_lock($1)", &[RUN_LOCK_KEY.into()])? == Some(true))
 }
 
 /// Store the run's row; returns its id.
-pub fn record(summary: &RunSummary, started_at: &str) -> Result<i64, SyncError> {
+pub fn record(summary: &RunSummary, started_at: Timestamp) -> Result<i64, SyncError> {
     let errors = serde_json::to_value(&summary.errors).expect("plain data");
     let whole = serde_json::to_value(summary).expect("plain data");
     let id = Spi::get_one_with_args::<i64>(
@@ -41,8 +26,8 @@ pub fn record(summary: &RunSummary, started_at: &str) -> Result<i64, SyncError> 
          VALUES ($1::timestamptz, clock_timestamp(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          RETURNING id",
         &[
-            started_at.into(),
-            summary.status.as_str().into(),
+            started_at.to_iso().into(),
+            status_name(summary.status).into(),
             summary.trigger.as_str().into(),
             summary.dry_run.into(),
             (summary.blobs_listed as i32).into(),

@@ -1,37 +1,12 @@
-//! The only place that writes the portal's tables through SPI: upserts of groups, companies,
-//! schedule rows and documents, profiles and memberships, and the sync's own state.
+//! The SQL the sync runs: reads of its state and every write to its tables (groups,
+//! companies, schedule rows and documents, profiles and memberships, blob_state, sync_jobs,
+//! settings and secrets) and the calls into pg_cron. Each function is one job in SQL and
+//! decides nothing: what to write is decided in plan/, and the order of things in run/.
 
 pub mod blobs;
+pub mod companies;
+pub mod cron;
 pub mod jobs;
 pub mod schedule;
-pub mod subtxn;
+pub mod settings;
 pub mod users;
-
-use pgrx::spi::SpiError;
-
-/// A query for one row where no row is a normal answer.
-pub(crate) fn optional<T>(result: Result<T, SpiError>) -> Result<Option<T>, SpiError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(SpiError::InvalidPosition) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Timestamps cross SPI as microseconds since the epoch (reading) and ISO text (writing).
-pub(crate) fn epoch_micros(col: &str) -> String {
-    format!("(extract(epoch FROM {col}) * 1000000)::bigint")
-}
-
-/// Run `f` with PostgreSQL's allocations going to a scratch memory context that is deleted
-/// right after. The datums of large SPI arguments (a 450 KB document, a batch of 1,000
-/// profiles as jsonb) and what jsonb_in builds while reading them are allocated in the
-/// current context, which otherwise lives until the whole run() statement ends: without this,
-/// a run's memory grows with every blob and every batch. `f` returns Rust values only, never
-/// anything allocated by PostgreSQL.
-pub(crate) fn with_scratch_memory<T>(f: impl FnOnce() -> T) -> T {
-    let mut scratch = pgrx::PgMemoryContexts::new("azure_sync scratch");
-    // SAFETY: the context is a fresh child of the current one; nothing allocated in it
-    // escapes `f` (see above), and dropping `scratch` deletes it after switching back.
-    unsafe { scratch.switch_to(|_| f()) }
-}

@@ -1,17 +1,23 @@
 //! The blocking Blob client. It holds no Postgres state, so worker threads share it freely.
+//! HTTP itself (agent, retries, capped reads, redirects refused) is crate::http's; this file
+//! signs requests and says what Azure's answers mean.
 
-use super::credentials::{Auth, Container};
+use super::credentials::{Container, Credential};
 use super::error::{AzureError, AzureErrorKind};
 use super::listing::{parse_page, BlobItem, ListPage};
-use super::retry::{Attempted, RetryPolicy};
-use super::{sign, time};
-use std::io::Read;
+use super::sign;
+use crate::clock::{http_date, Timestamp};
+use crate::http::{self, encode::percent_encode, Attempted, BodyError, Failure, RetryPolicy};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A service version Azurite 3.35 and Azure both accept.
 pub const API_VERSION: &str = "2021-12-02";
 
+/// A listing page is small XML (about 1 KB a blob): anything far larger is not a listing.
+const LISTING_BODY_CAP: u64 = 64 * 1024 * 1024;
+
+/// Every field comes from the settings (crate::config), which own the defaults.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     pub connect_timeout: Duration,
@@ -20,20 +26,8 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Larger blobs are refused before their body is read.
     pub max_blob_bytes: u64,
-    /// `maxresults` per listing page; None lets the service choose (5,000).
-    pub page_size: Option<u32>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(120),
-            retry: RetryPolicy::default(),
-            max_blob_bytes: 256 * 1024 * 1024,
-            page_size: None,
-        }
-    }
+    /// `maxresults` per listing page (Azure's own maximum is 5,000).
+    pub page_size: u32,
 }
 
 /// What Get Blob gave.
@@ -68,15 +62,34 @@ fn xml_element(body: &str, tag: &str) -> Option<String> {
     Some(body[start..end].replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&"))
 }
 
+/// What one failed attempt means in Azure's terms: (kind, status, code, message, Retry-After).
+type AttemptFailure = (AzureErrorKind, Option<u16>, Option<String>, String, Option<Duration>);
+
+fn azure_failure(failure: Failure, request_timeout: Duration) -> AttemptFailure {
+    match failure {
+        Failure::Status { status, retry_after, error_code, body } => {
+            let body = String::from_utf8_lossy(&body);
+            let code = error_code.or_else(|| xml_element(&body, "Code"));
+            let mut message = xml_element(&body, "Message").map(|m| first_line(&m)).unwrap_or_default();
+            if let Some(detail) = xml_element(&body, "AuthenticationErrorDetail") {
+                message = format!("{message} ({})", first_line(&detail));
+            }
+            let kind = match status {
+                401 | 403 => AzureErrorKind::Auth,
+                404 => AzureErrorKind::NotFound,
+                _ => AzureErrorKind::Http,
+            };
+            (kind, Some(status), code, message, retry_after)
+        }
+        Failure::Redirect { status } => (AzureErrorKind::Protocol, Some(status), None, Failure::REDIRECT_REFUSED.to_string(), None),
+        Failure::Transport { timed_out: true, .. } => (AzureErrorKind::Timeout, None, None, format!("no answer within {request_timeout:?}"), None),
+        Failure::Transport { timed_out: false, message } => (AzureErrorKind::Transport, None, None, message, None),
+    }
+}
+
 impl BlobClient {
     pub fn new(container: Container, options: ClientOptions) -> BlobClient {
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(options.connect_timeout)
-            .timeout(options.request_timeout)
-            // A redirect would carry a Shared Key signature to another URL: never follow one.
-            .redirects(0)
-            .user_agent(concat!("azure_sync/", env!("CARGO_PKG_VERSION")))
-            .build();
+        let agent = http::agent(options.connect_timeout, options.request_timeout);
         BlobClient { container, agent, options, list_requests: AtomicU64::new(0), get_requests: AtomicU64::new(0) }
     }
 
@@ -94,70 +107,30 @@ impl BlobClient {
     }
 
     /// One attempt. `url` has no query; `query` is ours (the SAS is added here).
-    fn attempt(&self, url: &str, query: &str, headers: &[(&str, String)]) -> Result<ureq::Response, (AzureErrorKind, Option<u16>, Option<String>, String, Option<Duration>)> {
+    fn attempt(&self, url: &str, query: &str, headers: &[(&str, String)]) -> Result<ureq::Response, AttemptFailure> {
         let mut full_query = query.to_string();
         let mut all_headers: Vec<(&str, String)> = headers.to_vec();
         all_headers.push(("x-ms-version", API_VERSION.to_string()));
-        match &self.container.auth {
-            Auth::Sas(token) => {
+        match &self.container.credential {
+            Credential::Sas(token) => {
                 if !full_query.is_empty() {
                     full_query.push('&');
                 }
                 full_query.push_str(&token.query());
             }
-            Auth::SharedKey { account, key } => {
-                all_headers.push(("x-ms-date", time::http_date(time::now_unix())));
+            Credential::SharedKey { account, key } => {
+                all_headers.push(("x-ms-date", http_date(Timestamp::now())));
                 let borrowed: Vec<(&str, &str)> = all_headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 let to_sign = sign::string_to_sign("GET", account, url_path(url), query, &borrowed);
                 all_headers.push(("Authorization", sign::authorization(account, key, &to_sign)));
             }
         }
         let target = if full_query.is_empty() { url.to_string() } else { format!("{url}?{full_query}") };
-        let mut req = self.agent.get(&target);
+        let mut request = self.agent.get(&target);
         for (k, v) in &all_headers {
-            req = req.set(k, v);
+            request = request.set(k, v);
         }
-        match req.call() {
-            Ok(resp) => Ok(resp),
-            Err(ureq::Error::Status(status, resp)) => {
-                let retry_after = resp.header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
-                let header_code = resp.header("x-ms-error-code").map(str::to_string);
-                let mut body = String::new();
-                let _ = resp.into_reader().take(64 * 1024).read_to_string(&mut body);
-                let code = header_code.or_else(|| xml_element(&body, "Code"));
-                let mut message = xml_element(&body, "Message").map(|m| first_line(&m)).unwrap_or_default();
-                if let Some(detail) = xml_element(&body, "AuthenticationErrorDetail") {
-                    message = format!("{message} ({})", first_line(&detail));
-                }
-                let kind = match status {
-                    401 | 403 => AzureErrorKind::Auth,
-                    404 => AzureErrorKind::NotFound,
-                    _ => AzureErrorKind::Http,
-                };
-                Err((kind, Some(status), code, message, retry_after))
-            }
-            Err(ureq::Error::Transport(t)) => {
-                let timed_out = {
-                    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&t);
-                    let mut found = false;
-                    while let Some(e) = src {
-                        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                            found |= matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock);
-                        }
-                        src = e.source();
-                    }
-                    found || t.to_string().contains("timed out")
-                };
-                // The transport's own text names the URL (and so the SAS): say the kind only.
-                let message = match t.message() {
-                    Some(m) => format!("{}: {m}", t.kind()),
-                    None => t.kind().to_string(),
-                };
-                let kind = if timed_out { AzureErrorKind::Timeout } else { AzureErrorKind::Transport };
-                let message = if timed_out { format!("no answer within {:?}", self.options.request_timeout) } else { message };
-                Err((kind, None, None, message, None))
-            }
-        }
+        http::send(request, None, "x-ms-error-code").map_err(|f| azure_failure(f, self.options.request_timeout))
     }
 
     /// Send with retries; transient failures wait and try again, the rest fail at once.
@@ -179,12 +152,12 @@ impl BlobClient {
 
     /// Why a 401/403 most likely happened, from what the credential itself says.
     fn auth_hint(&self, operation: &str) -> String {
-        match &self.container.auth {
-            Auth::Sas(token) => {
+        match &self.container.credential {
+            Credential::Sas(token) => {
                 let sp = token.permissions().unwrap_or("");
                 let se = token.expiry_text().unwrap_or("?");
                 let needed = if operation == "list blobs" { 'l' } else { 'r' };
-                if token.expiry().is_some_and(|t| t.0 / 1_000_000 < time::now_unix()) {
+                if token.expiry().is_some_and(|t| t < Timestamp::now()) {
                     format!("the SAS token was rejected: it expired at {se}; issue a new one (se in the future, sp with r and l)")
                 } else if !sp.contains(needed) {
                     let what = if needed == 'l' { "list" } else { "read" };
@@ -193,7 +166,7 @@ impl BlobClient {
                     format!("the SAS token was rejected: check its expiry (se={se}) and permissions (sp={sp}; sp needs r and l), and that it was made for this container")
                 }
             }
-            Auth::SharedKey { account, .. } => format!("the account key of {account} was rejected: check AccountName and AccountKey"),
+            Credential::SharedKey { account, .. } => format!("the account key of {account} was rejected: check AccountName and AccountKey"),
         }
     }
 
@@ -201,28 +174,24 @@ impl BlobClient {
         format!("of container {:?}", self.container.name)
     }
 
+    fn body_error(operation: &'static str, target: String, error: BodyError, cap: u64) -> AzureError {
+        let (kind, message) = match error {
+            BodyError::TooLarge => (AzureErrorKind::TooLarge, format!("the answer is larger than the cap of {cap} bytes")),
+            BodyError::Io(std::io::ErrorKind::TimedOut) => (AzureErrorKind::Timeout, "reading the body timed out".to_string()),
+            BodyError::Io(kind) => (AzureErrorKind::Transport, format!("reading the body failed: {kind}")),
+        };
+        AzureError { kind, operation, target, status: None, code: None, message, hint: None, attempts: 1 }
+    }
+
     /// One page of List Blobs.
     pub fn list_page(&self, marker: Option<&str>) -> Result<ListPage, AzureError> {
-        let mut query = "restype=container&comp=list".to_string();
-        if let Some(n) = self.options.page_size {
-            query.push_str(&format!("&maxresults={n}"));
-        }
+        let mut query = format!("restype=container&comp=list&maxresults={}", self.options.page_size);
         if let Some(m) = marker {
-            query.push_str(&format!("&marker={}", super::encode::percent_encode(m, false)));
+            query.push_str(&format!("&marker={}", percent_encode(m, false)));
         }
         let target = self.container_target();
-        let resp = self.send("list blobs", &target, &self.container.url(), &query, &[], &self.list_requests)?;
-        let mut body = vec![];
-        resp.into_reader().read_to_end(&mut body).map_err(|e| AzureError {
-            kind: AzureErrorKind::Transport,
-            operation: "list blobs",
-            target: target.clone(),
-            status: None,
-            code: None,
-            message: format!("reading the answer failed: {}", e.kind()),
-            hint: None,
-            attempts: 1,
-        })?;
+        let response = self.send("list blobs", &target, &self.container.url(), &query, &[], &self.list_requests)?;
+        let body = http::read_capped(response, LISTING_BODY_CAP).map_err(|e| Self::body_error("list blobs", target.clone(), e, LISTING_BODY_CAP))?;
         parse_page(&body).map_err(|message| AzureError { kind: AzureErrorKind::Protocol, operation: "list blobs", target, status: None, code: None, message, hint: None, attempts: 1 })
     }
 
@@ -249,45 +218,21 @@ impl BlobClient {
     pub fn get(&self, name: &str, if_none_match: Option<&str>) -> Result<Fetched, AzureError> {
         let mut headers = vec![];
         if let Some(etag) = if_none_match {
-            headers.push(("If-None-Match", format!("\"{}\"", super::super::plan::blobs::strip_quotes(etag))));
+            headers.push(("If-None-Match", format!("\"{}\"", http::bare_etag(etag))));
         }
         let target = format!("{name:?}");
-        let resp = self.send("get blob", &target, &self.container.blob_url(name), "", &headers, &self.get_requests)?;
-        if resp.status() == 304 {
+        let response = self.send("get blob", &target, &self.container.blob_url(name), "", &headers, &self.get_requests)?;
+        if response.status() == 304 {
             return Ok(Fetched::NotModified);
         }
         let cap = self.options.max_blob_bytes;
-        let too_large = |size: String| AzureError {
-            kind: AzureErrorKind::TooLarge,
-            operation: "get blob",
-            target: target.clone(),
-            status: None,
-            code: None,
-            message: format!("the blob is {size}, over the size cap of {cap} bytes (max_blob_bytes)"),
-            hint: None,
-            attempts: 1,
-        };
-        if let Some(len) = resp.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok()) {
-            if len > cap {
-                return Err(too_large(format!("{len} bytes")));
-            }
+        if let Some(len) = http::content_length(&response).filter(|len| *len > cap) {
+            let message = format!("the blob is {len} bytes, over the size cap of {cap} bytes (max_blob_bytes)");
+            return Err(AzureError { kind: AzureErrorKind::TooLarge, operation: "get blob", target, status: None, code: None, message, hint: None, attempts: 1 });
         }
-        let etag = resp.header("ETag").map(|e| super::super::plan::blobs::strip_quotes(e).to_string()).unwrap_or_default();
-        let mut bytes = vec![];
-        resp.into_reader().take(cap + 1).read_to_end(&mut bytes).map_err(|e| AzureError {
-            kind: if e.kind() == std::io::ErrorKind::TimedOut { AzureErrorKind::Timeout } else { AzureErrorKind::Transport },
-            operation: "get blob",
-            target: target.clone(),
-            status: None,
-            code: None,
-            message: format!("reading the body failed: {}", e.kind()),
-            hint: None,
-            attempts: 1,
-        })?;
-        if bytes.len() as u64 > cap {
-            return Err(too_large("larger than the cap".into()));
-        }
-        let sha256 = crate::sha256_hex(&bytes);
+        let etag = response.header("ETag").map(|e| http::bare_etag(e).to_string()).unwrap_or_default();
+        let bytes = http::read_capped(response, cap).map_err(|e| Self::body_error("get blob", target.clone(), e, cap))?;
+        let sha256 = crate::digest::sha256_hex(&bytes);
         Ok(Fetched::Blob { bytes, etag, sha256 })
     }
 }
@@ -303,5 +248,14 @@ mod tests {
         let body = "<?xml version=\"1.0\"?><Error><Code>BlobNotFound</Code><Message>The specified blob does not exist.\nRequestId:1\nTime:2</Message></Error>";
         assert_eq!(xml_element(body, "Code").as_deref(), Some("BlobNotFound"));
         assert_eq!(first_line(&xml_element(body, "Message").unwrap()), "The specified blob does not exist.");
+    }
+
+    #[test]
+    fn a_redirect_is_a_failure_that_is_not_retried() {
+        let (kind, status, _, message, _) = azure_failure(Failure::Redirect { status: 301 }, Duration::from_secs(1));
+        assert_eq!((kind, status), (AzureErrorKind::Protocol, Some(301)));
+        assert!(message.contains("redirect"));
+        let error = AzureError { kind, operation: "get blob", target: "x".into(), status, code: None, message, hint: None, attempts: 1 };
+        assert!(!error.is_transient());
     }
 }

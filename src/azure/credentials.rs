@@ -2,9 +2,9 @@
 //! connection string (account key, endpoint, or `UseDevelopmentStorage=true`) plus a
 //! container name.
 
-use super::encode::{build_query, parse_query};
 use super::AzureError;
-use crate::contract::Timestamp;
+use crate::clock::{parse_sas_expiry, Timestamp};
+use crate::http::encode::{build_query, parse_query, percent_decode, percent_encode};
 
 pub const DEV_ACCOUNT: &str = "devstoreaccount1";
 /// Azurite's published development key (the same in every Azurite and in Microsoft's docs).
@@ -41,8 +41,7 @@ impl SasToken {
     }
 
     pub fn expiry(&self) -> Option<Timestamp> {
-        let se = self.expiry_text()?;
-        Timestamp::parse(se).or_else(|| Timestamp::parse(&format!("{se}T00:00:00Z")))
+        parse_sas_expiry(self.expiry_text()?)
     }
 
     /// The query string to send: every value percent-encoded (`+` as `%2B`).
@@ -58,16 +57,18 @@ impl std::fmt::Debug for SasToken {
 }
 
 #[derive(Clone)]
-pub enum Auth {
+/// How the sync proves it may read the container (not to be confused with Supabase Auth,
+/// where the sync writes users).
+pub enum Credential {
     Sas(SasToken),
     SharedKey { account: String, key: Vec<u8> },
 }
 
-impl std::fmt::Debug for Auth {
+impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Auth::Sas(_) => f.write_str("Auth::Sas(*****)"),
-            Auth::SharedKey { account, .. } => write!(f, "Auth::SharedKey({account}, *****)"),
+            Credential::Sas(_) => f.write_str("Credential::Sas(*****)"),
+            Credential::SharedKey { account, .. } => write!(f, "Credential::SharedKey({account}, *****)"),
         }
     }
 }
@@ -78,7 +79,7 @@ pub struct Container {
     /// `scheme://host[:port][/account]`, no trailing slash: the account's blob endpoint.
     pub endpoint: String,
     pub name: String,
-    pub auth: Auth,
+    pub credential: Credential,
 }
 
 impl Container {
@@ -94,7 +95,7 @@ impl Container {
         if name.is_empty() {
             return Err(AzureError::config("the SAS URL names no container"));
         }
-        Ok(Container { endpoint: endpoint.to_string(), name: super::encode::percent_decode(name), auth: Auth::Sas(SasToken::parse(query)?) })
+        Ok(Container { endpoint: endpoint.to_string(), name: percent_decode(name), credential: Credential::Sas(SasToken::parse(query)?) })
     }
 
     /// An Azure Storage connection string and a container name.
@@ -113,7 +114,7 @@ impl Container {
             return Ok(Container {
                 endpoint: DEV_ENDPOINT.to_string(),
                 name,
-                auth: Auth::SharedKey { account: DEV_ACCOUNT.to_string(), key: decode_key(DEV_KEY)? },
+                credential: Credential::SharedKey { account: DEV_ACCOUNT.to_string(), key: decode_key(DEV_KEY)? },
             });
         }
         let account = get("accountname");
@@ -127,29 +128,29 @@ impl Container {
             (None, None) => return Err(AzureError::config("the connection string has neither AccountName nor BlobEndpoint")),
         };
         check_scheme(&endpoint)?;
-        let auth = match (get("sharedaccesssignature"), account, get("accountkey")) {
-            (Some(sas), _, _) => Auth::Sas(SasToken::parse(sas)?),
-            (None, Some(a), Some(k)) => Auth::SharedKey { account: a.to_string(), key: decode_key(k)? },
+        let credential = match (get("sharedaccesssignature"), account, get("accountkey")) {
+            (Some(sas), _, _) => Credential::Sas(SasToken::parse(sas)?),
+            (None, Some(a), Some(k)) => Credential::SharedKey { account: a.to_string(), key: decode_key(k)? },
             _ => return Err(AzureError::config("the connection string needs AccountName with AccountKey, or SharedAccessSignature")),
         };
-        Ok(Container { endpoint, name, auth })
+        Ok(Container { endpoint, name, credential })
     }
 
     /// `{endpoint}/{container}` (no query).
     pub fn url(&self) -> String {
-        format!("{}/{}", self.endpoint, super::encode::percent_encode(&self.name, false))
+        format!("{}/{}", self.endpoint, percent_encode(&self.name, false))
     }
 
     /// `{endpoint}/{container}/{encoded blob name}` (no query).
     pub fn blob_url(&self, blob: &str) -> String {
-        format!("{}/{}", self.url(), super::encode::percent_encode(blob, true))
+        format!("{}/{}", self.url(), percent_encode(blob, true))
     }
 
     /// Safe to print: the endpoint and container, and which kind of credential.
     pub fn describe(&self) -> String {
-        let how = match &self.auth {
-            Auth::Sas(s) => format!("SAS token (sp={}, se={})", s.permissions().unwrap_or("?"), s.expiry_text().unwrap_or("?")),
-            Auth::SharedKey { account, .. } => format!("Shared Key of account {account}"),
+        let how = match &self.credential {
+            Credential::Sas(s) => format!("SAS token (sp={}, se={})", s.permissions().unwrap_or("?"), s.expiry_text().unwrap_or("?")),
+            Credential::SharedKey { account, .. } => format!("Shared Key of account {account}"),
         };
         format!("{} via {how}", self.url())
     }
@@ -177,7 +178,7 @@ mod tests {
         let c = Container::from_sas_url("https://acct.blob.core.windows.net/mc-backup-data?sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00%3A00%3A00Z&sig=ab%2Bc").unwrap();
         assert_eq!(c.endpoint, "https://acct.blob.core.windows.net");
         assert_eq!(c.name, "mc-backup-data");
-        let Auth::Sas(t) = &c.auth else { panic!() };
+        let Credential::Sas(t) = &c.credential else { panic!() };
         assert_eq!(t.permissions(), Some("rl"));
         assert_eq!(t.expiry(), Timestamp::parse("2030-01-01T00:00:00Z"));
         assert_eq!(t.query(), "sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00%3A00%3A00Z&sig=ab%2Bc");
@@ -194,7 +195,7 @@ mod tests {
     #[test]
     fn raw_plus_in_a_pasted_sig_is_sent_encoded() {
         let c = Container::from_sas_url("https://a.blob.core.windows.net/c?sp=rl&sig=ab+c/d=").unwrap();
-        let Auth::Sas(t) = &c.auth else { panic!() };
+        let Credential::Sas(t) = &c.credential else { panic!() };
         assert_eq!(t.query(), "sp=rl&sig=ab%2Bc%2Fd%3D");
     }
 
@@ -210,7 +211,7 @@ mod tests {
     fn connection_strings_of_every_documented_shape() {
         let dev = Container::from_connection_string("UseDevelopmentStorage=true", "data").unwrap();
         assert_eq!(dev.endpoint, DEV_ENDPOINT);
-        assert!(matches!(&dev.auth, Auth::SharedKey { account, .. } if account == DEV_ACCOUNT));
+        assert!(matches!(&dev.credential, Credential::SharedKey { account, .. } if account == DEV_ACCOUNT));
 
         let azurite = format!("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DEV_KEY};BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1/;");
         assert_eq!(Container::from_connection_string(&azurite, "data").unwrap().endpoint, DEV_ENDPOINT);
@@ -219,7 +220,7 @@ mod tests {
         assert_eq!(cloud.url(), "https://acct.blob.core.windows.net/c");
 
         let sas = Container::from_connection_string("BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=1&sp=rl&sig=zz", "c").unwrap();
-        assert!(matches!(sas.auth, Auth::Sas(_)));
+        assert!(matches!(sas.credential, Credential::Sas(_)));
 
         assert!(Container::from_connection_string("AccountName=a;AccountKey=!!notbase64", "c").unwrap_err().message.contains("base64"));
         assert!(Container::from_connection_string("UseDevelopmentStorage=true", " ").is_err());

@@ -1,7 +1,8 @@
 //! Reading a List Blobs answer: `EnumerationResults/Blobs/Blob/{Name, Properties/...}` and
 //! `NextMarker`.
 
-use super::encode::percent_decode;
+use crate::http::bare_etag;
+use crate::http::encode::percent_decode;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -65,7 +66,7 @@ pub fn parse_page(xml: &[u8]) -> Result<ListPage, String> {
                     (b"Name", Some(b"Blob"), Some(item)) => {
                         item.name = if name_encoded { percent_decode(&text) } else { text.clone() };
                     }
-                    (b"Etag", Some(b"Properties"), Some(item)) => item.etag = super::super::plan::blobs::strip_quotes(&text).to_string(),
+                    (b"Etag", Some(b"Properties"), Some(item)) => item.etag = bare_etag(&text).to_string(),
                     (b"Content-Length", Some(b"Properties"), Some(item)) => {
                         item.size_bytes = text.trim().parse().map_err(|_| format!("Content-Length {text:?} is not a number"))?
                     }

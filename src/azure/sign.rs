@@ -1,6 +1,6 @@
 //! Shared Key authorisation: `SharedKey {account}:{base64(HMAC-SHA256(key, string-to-sign))}`.
 
-use super::encode::parse_query;
+use crate::http::encode::parse_query;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -1,7 +1,7 @@
 //! The Supabase Auth (GoTrue) admin API: create, update, delete, read users, with the upstream
 //! UserId as the auth id so every call can be repeated safely.
 
-use super::http::{ApiClient, ApiError, Body};
+use super::supabase::{ApiClient, ApiError, Body};
 use crate::plan::users::DesiredUser;
 use serde_json::{json, Value};
 

@@ -1,7 +1,7 @@
 //! The Supabase Storage API: make sure the bucket exists (private), upload snapshots with
 //! upsert.
 
-use super::http::{ApiClient, ApiError, Body};
+use super::supabase::{ApiClient, ApiError, Body};
 use serde_json::json;
 use std::sync::Mutex;
 
@@ -50,7 +50,7 @@ impl StorageApi {
 
     /// Upload (or overwrite) one object.
     pub fn upload(&self, bucket: &str, path: &str, bytes: &[u8]) -> Result<(), ApiError> {
-        let encoded = crate::azure::percent_encode_path(path);
+        let encoded = crate::http::encode::percent_encode(path, true);
         self.api
             .send(
                 "POST",

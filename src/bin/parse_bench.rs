@@ -4,6 +4,12 @@
 //!
 //!     parse_bench [users]      prints one JSON line
 
+#[path = "../clock.rs"]
+#[allow(dead_code)]
+mod clock;
+#[path = "../digest.rs"]
+#[allow(dead_code)]
+mod digest;
 #[path = "../contract/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod contract;
@@ -12,12 +18,6 @@ mod contract;
 mod plan;
 
 use std::time::Instant;
-
-/// The one helper the borrowed modules need from the crate root (as in lib.rs).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn users_json(n: usize) -> Vec<u8> {
     let companies: Vec<serde_json::Value> = (0..500)
@@ -69,14 +69,14 @@ fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let users = users_json(n);
     let (parse_ms, file) = best_of(5, || contract::read_users(&contract::parse_json(&users).unwrap()).unwrap());
-    let guard = plan::users::DeletionGuard::default();
-    let (plan_empty_ms, first) = best_of(5, || plan::users::plan_users(&file.entries, &[], &guard, false));
+    let guard = plan::users::DeletionGuard { max_fraction: 0.10, max_count: 5 };
+    let (plan_empty_ms, first) = best_of(5, || plan::users::plan_users(&file.entries, &[], &guard, plan::users::DeletionPermission::Guarded));
     let existing: Vec<_> = first
         .create
         .iter()
         .map(|u| plan::users::ExistingUser { id: u.id.clone(), email: u.email.clone(), record_hash: u.record_hash.clone() })
         .collect();
-    let (plan_full_ms, again) = best_of(5, || plan::users::plan_users(&file.entries, &existing, &guard, false));
+    let (plan_full_ms, again) = best_of(5, || plan::users::plan_users(&file.entries, &existing, &guard, plan::users::DeletionPermission::Guarded));
     assert_eq!(again.unchanged, first.create.len());
     let schedule = schedule_json();
     let (tree_ms, a) = best_of(10, || contract::read_schedule(&contract::parse_json(&schedule).unwrap()).unwrap());

@@ -8,7 +8,7 @@ pub mod schedule;
 pub mod users;
 
 pub use fast_schedule::read_schedule_bytes;
-pub use reader::{Date, Problem, Timestamp};
+pub use reader::Problem;
 pub use schedule::ScheduleFile;
 pub use users::{CompanyRecord, GroupRecord, UserEntry, UsersFile};
 

@@ -4,6 +4,7 @@
 //! upstream export needs every problem, each with a path such as
 //! `ServiceCompanyGroups[3].ServiceCompanies[0].Users[7].UserId`.
 
+use crate::clock::{Date, Timestamp};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -255,137 +256,6 @@ pub fn parse_uuid(s: &str) -> Option<String> {
 }
 
 /// A calendar date, kept as its ISO text (which sorts and compares correctly).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date(pub String);
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
-fn digits(s: &str) -> Option<i64> {
-    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// Days since 1970-01-01 (proleptic Gregorian), after Howard Hinnant's `days_from_civil`.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-fn parse_ymd(s: &str) -> Option<(i64, i64, i64)> {
-    if s.len() != 10 || &s[4..5] != "-" || &s[7..8] != "-" {
-        return None;
-    }
-    let (y, m, d) = (digits(&s[0..4])?, digits(&s[5..7])?, digits(&s[8..10])?);
-    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
-        return None;
-    }
-    Some((y, m, d))
-}
-
-impl Date {
-    pub fn parse(s: &str) -> Option<Date> {
-        parse_ymd(s)?;
-        Some(Date(s.to_string()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// An instant, in microseconds since the Unix epoch (PostgreSQL's precision: .NET's seven
-/// fractional digits are truncated to six, the same way on both sides of every comparison).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(pub i64);
-
-impl Timestamp {
-    pub fn parse(s: &str) -> Option<Timestamp> {
-        if s.len() < 20 || !s.is_char_boundary(10) {
-            return None;
-        }
-        let (y, mo, d) = parse_ymd(&s[..10])?;
-        let rest = &s[10..];
-        let rest = rest.strip_prefix('T').or_else(|| rest.strip_prefix('t')).or_else(|| rest.strip_prefix(' '))?;
-        if rest.len() < 9 || &rest[2..3] != ":" || &rest[5..6] != ":" {
-            return None;
-        }
-        let (h, mi, sec) = (digits(&rest[0..2])?, digits(&rest[3..5])?, digits(&rest[6..8])?);
-        if h > 23 || mi > 59 || sec > 60 {
-            return None;
-        }
-        let mut rest = &rest[8..];
-        let mut micros = 0i64;
-        if let Some(frac) = rest.strip_prefix('.') {
-            let n = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
-            if n == 0 || n > 9 {
-                return None;
-            }
-            let mut six = frac[..n.min(6)].to_string();
-            while six.len() < 6 {
-                six.push('0');
-            }
-            micros = digits(&six)?;
-            rest = &frac[n..];
-        }
-        let offset_secs = match rest {
-            "Z" | "z" => 0,
-            _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) && &rest[3..4] == ":" => {
-                let (oh, om) = (digits(&rest[1..3])?, digits(&rest[4..6])?);
-                if oh > 23 || om > 59 {
-                    return None;
-                }
-                let v = oh * 3600 + om * 60;
-                if rest.starts_with('-') {
-                    -v
-                } else {
-                    v
-                }
-            }
-            _ => return None,
-        };
-        let secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_secs;
-        Some(Timestamp(secs * 1_000_000 + micros))
-    }
-
-    /// ISO 8601 in UTC with microseconds, which PostgreSQL reads as timestamptz.
-    pub fn to_iso(self) -> String {
-        let secs = self.0.div_euclid(1_000_000);
-        let micros = self.0.rem_euclid(1_000_000);
-        let days = secs.div_euclid(86400);
-        let sod = secs.rem_euclid(86400);
-        // civil_from_days (Hinnant)
-        let z = days + 719468;
-        let era = if z >= 0 { z } else { z - 146096 } / 146097;
-        let doe = z - era * 146097;
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-            sod / 3600,
-            (sod % 3600) / 60,
-            sod % 60
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,29 +270,6 @@ mod tests {
         let e = d.key("UserId");
         assert_eq!(e.to_string(), "ServiceCompanyGroups[3].ServiceCompanies[0].UserId");
         assert_eq!(Path::Root.to_string(), "$");
-    }
-
-    #[test]
-    fn timestamps_parse_offsets_and_fractions() {
-        let z = Timestamp::parse("2025-12-10T21:00:53Z").unwrap();
-        let off = Timestamp::parse("2025-12-10T16:00:53-05:00").unwrap();
-        assert_eq!(z, off);
-        let frac = Timestamp::parse("2025-12-10T21:00:53.1234567Z").unwrap();
-        assert_eq!(frac.0 - z.0, 123456);
-        assert_eq!(Timestamp::parse("1970-01-01T00:00:00Z").unwrap().0, 0);
-        assert_eq!(z.to_iso(), "2025-12-10T21:00:53.000000Z");
-        assert_eq!(Timestamp::parse("2024-02-29T23:59:59.5+00:00").unwrap().to_iso(), "2024-02-29T23:59:59.500000Z");
-        for bad in ["2025-12-10T21:00:53", "2025-13-10T21:00:53Z", "2025-02-30T00:00:00Z", "yesterday", "2025-12-10T25:00:00Z", "2025-12-10T21:00:53.Z"] {
-            assert!(Timestamp::parse(bad).is_none(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn dates_are_real_calendar_days() {
-        assert!(Date::parse("2024-02-29").is_some());
-        assert!(Date::parse("2025-02-29").is_none());
-        assert!(Date::parse("2025-1-01").is_none());
-        assert!(Date::parse("2025-12-10") < Date::parse("2025-12-11"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `{ServiceCompanyId}_schedules.json`: one company's jobs over a rolling window.
 
-use super::reader::{Date, Path, Reader, Timestamp};
+use super::reader::{Path, Reader};
+use crate::clock::{Date, Timestamp};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::clock::Timestamp;
 use serde_json::json;
 
 const USERS: &str = include_str!("../../tests/fixtures/sample/users.json");

@@ -1,6 +1,7 @@
 //! `users.json`: every user of every company, nested group → company → user.
 
-use super::reader::{Path, Reader, Timestamp};
+use super::reader::{Path, Reader};
+use crate::clock::Timestamp;
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]

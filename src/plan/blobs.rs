@@ -44,14 +44,10 @@ pub fn plan_fetch(listing: &[ListedBlob], applied_etags: &HashMap<String, String
     plan
 }
 
-/// The listed ETag is the one last applied (quotes or not on either side).
+/// The listed ETag is the one last applied. The Blob client hands out ETags bare (without
+/// quotes), from listings and downloads alike, so they compare as they are.
 pub fn is_unchanged(name: &str, listed_etag: &str, applied_etags: &HashMap<String, String>) -> bool {
-    applied_etags.get(name).map(|e| strip_quotes(e)) == Some(strip_quotes(listed_etag))
-}
-
-/// Listing ETags come bare, Get Blob's header quoted: compare them bare.
-pub fn strip_quotes(etag: &str) -> &str {
-    etag.trim().trim_start_matches("W/").trim_matches('"')
+    applied_etags.get(name).map(String::as_str) == Some(listed_etag)
 }
 
 #[cfg(test)]
@@ -63,9 +59,9 @@ mod tests {
     }
 
     #[test]
-    fn unchanged_etags_are_skipped_quotes_or_not() {
+    fn unchanged_etags_are_skipped() {
         let listing = vec![blob("1_schedules.json", "0x1"), blob("2_schedules.json", "0x2"), blob("users.json", "0x3"), blob("readme.txt", "0x4")];
-        let applied: HashMap<String, String> = [("1_schedules.json".to_string(), "\"0x1\"".to_string()), ("users.json".to_string(), "0x9".to_string())].into();
+        let applied: HashMap<String, String> = [("1_schedules.json".to_string(), "0x1".to_string()), ("users.json".to_string(), "0x9".to_string())].into();
         let plan = plan_fetch(&listing, &applied);
         assert_eq!(plan.schedules, vec![("2_schedules.json".to_string(), 2)]);
         assert_eq!(plan.users.as_deref(), Some("users.json"));

@@ -1,12 +1,14 @@
 //! Pure decisions, made before anything is written: which users to create, update or delete
-//! (and whether the deletion guard stops it), whether a schedule file may be applied, which
-//! blobs a run must download. No I/O and no SPI: every rule here has a plain `#[test]`.
+//! (and whether the deletion guard, or a DBA's allowance, lets deletions through), whether a
+//! schedule file may be applied, which group and company rows a file may overwrite, which
+//! blobs a run must download. Every never-regress rule lives here. No I/O and no SPI: every rule here has a plain `#[test]`.
 
 pub mod blobs;
+pub mod companies;
 pub mod schedule;
 pub mod users;
 
-use crate::contract::Timestamp;
+use crate::clock::Timestamp;
 
 /// How an incoming file's GeneratedAt compares with the last one applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

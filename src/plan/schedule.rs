@@ -1,7 +1,8 @@
 //! May a schedule file be applied? Name agreement and never-regress.
 
 use super::{freshness, Freshness};
-use crate::contract::{BlobKind, ScheduleFile, Timestamp};
+use crate::clock::Timestamp;
+use crate::contract::{BlobKind, ScheduleFile};
 
 /// What is stored for the file's (company, DateRangeStart).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +56,8 @@ pub fn storage_path(file: &ScheduleFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{read_schedule, Date};
+    use crate::clock::Date;
+    use crate::contract::read_schedule;
 
     fn file() -> ScheduleFile {
         let v = serde_json::from_str(include_str!("../../tests/fixtures/sample/1_schedules.json")).unwrap();

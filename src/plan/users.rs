@@ -36,7 +36,8 @@ pub struct ExistingUser {
     pub record_hash: String,
 }
 
-/// Deletions beyond both bounds are held back unless a DBA allows them once.
+/// Deletions beyond both bounds are held back unless a DBA allows them once. The bounds are
+/// settings (`delete_max_fraction`, `delete_max_count`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DeletionGuard {
     /// Share of current users (0.10 = 10%).
@@ -44,10 +45,16 @@ pub struct DeletionGuard {
     pub max_count: usize,
 }
 
-impl Default for DeletionGuard {
-    fn default() -> Self {
-        DeletionGuard { max_fraction: 0.10, max_count: 5 }
-    }
+/// What lets deletions past the guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletionPermission {
+    /// Nothing: the guard decides.
+    Guarded,
+    /// The caller allows it for this call (`sync_users(..., allow_mass_deletion => true)`).
+    ForThisCall,
+    /// A DBA's unused one-time allowance (its id): used, and so consumed, only when the guard
+    /// would block.
+    Allowance(i64),
 }
 
 impl DeletionGuard {
@@ -71,6 +78,8 @@ pub struct UserPlan {
     pub delete: Vec<String>,
     /// How many deletions the guard held back (0 when none were).
     pub deletions_blocked: usize,
+    /// The allowance that let the deletions through, to be marked used.
+    pub allowance_used: Option<i64>,
     pub rejected: Vec<Rejection>,
     /// Inconsistencies that did not stop a user (e.g. two spellings of one person's name).
     pub warnings: Vec<String>,
@@ -109,7 +118,7 @@ fn record_hash(u: &DesiredUser) -> String {
         memberships: &u.memberships,
     })
     .expect("plain data serialises");
-    crate::sha256_hex(&bytes)
+    crate::digest::sha256_hex(&bytes)
 }
 
 struct Merged {
@@ -174,7 +183,7 @@ struct DesiredUserDraft {
     memberships: Vec<Membership>,
 }
 
-pub fn plan_users(entries: &[UserEntry], existing: &[ExistingUser], guard: &DeletionGuard, allow_mass_deletion: bool) -> UserPlan {
+pub fn plan_users(entries: &[UserEntry], existing: &[ExistingUser], guard: &DeletionGuard, permission: DeletionPermission) -> UserPlan {
     let mut plan = UserPlan::default();
     let drafts = merge(entries, &mut plan.warnings);
     let present: HashSet<&str> = drafts.iter().map(|(d, _)| d.id.as_str()).collect();
@@ -187,9 +196,15 @@ pub fn plan_users(entries: &[UserEntry], existing: &[ExistingUser], guard: &Dele
         plan.warnings.push("users.json lists no users at all: nobody is deleted".into());
         plan.deletions_blocked = absent.len();
         deleting = false;
-    } else if deleting && !allow_mass_deletion && guard.blocks(absent.len(), existing.len()) {
-        plan.deletions_blocked = absent.len();
-        deleting = false;
+    } else if deleting && guard.blocks(absent.len(), existing.len()) {
+        match permission {
+            DeletionPermission::Guarded => {
+                plan.deletions_blocked = absent.len();
+                deleting = false;
+            }
+            DeletionPermission::ForThisCall => {}
+            DeletionPermission::Allowance(id) => plan.allowance_used = Some(id),
+        }
     }
     if deleting {
         plan.delete = absent.iter().map(|u| u.id.clone()).collect();

@@ -1,36 +1,36 @@
-//! One run of the sync (shared/design.md §2): lock, list, skip what is unchanged, download on
-//! worker threads, apply each schedule file and then users.json in its own subtransaction,
-//! record the run. Everything runs inside the caller's transaction.
+//! One run of the sync (README, "What a run does"): lock, list, skip what is unchanged,
+//! download on worker threads, apply each schedule file and then users.json in its own
+//! subtransaction, record the run. Everything runs inside the caller's transaction. The use
+//! cases a run is made of (schedule, users, headers) live beside it and serve the
+//! one-document SQL functions too.
 
 pub mod fetch;
+pub mod headers;
 pub mod progress;
-pub mod summary;
+pub mod schedule;
+pub mod users;
 
-use crate::apply::schedule::{apply_schedule, ScheduleInput};
-use crate::apply::subtxn::in_subtransaction;
-use crate::apply::users::{apply_users, UsersOptions};
 use crate::apply::{blobs, jobs};
-use crate::azure::{Auth as AzureAuth, BlobClient};
-use crate::backends::{Auth, Storage};
+use crate::azure::{BlobClient, Credential};
+use crate::backends::storage_api::Upload;
+use crate::backends::{AuthBackend, StorageBackend};
+use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::contract::BlobKind;
 use crate::error::SyncError;
+use crate::outcome::{BlobError, RunStatus, RunSummary, ScheduleStatus};
 use crate::plan::blobs::{plan_fetch, ListedBlob};
+use crate::pool::StopOnDrop;
 use crate::redact::scrub;
 use crate::remote;
-use crate::backends::storage_api::Upload;
-use crate::pool::StopOnDrop;
+use crate::spi::in_subtransaction;
 use fetch::{Blob, Downloaded, FetchError, Parsed, Uploader};
-use pgrx::prelude::*;
 use progress::Progress;
+use schedule::{apply_schedule, ScheduleInput};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
-use summary::{BlobError, RunSummary};
-
-/// Key of the transaction-level advisory lock that keeps runs from overlapping ("azure_sy").
-/// Transaction-level: released by commit or rollback, so a crashed run never leaves it held.
-const RUN_LOCK_KEY: i64 = 0x617a_7572_655f_7379;
+use users::{sync_users, UsersOptions};
 
 /// How many recent days of schedule_data the upload workers see (files for older days, which a
 /// live export never sends, are uploaded by the main thread after its own check).
@@ -46,11 +46,10 @@ pub struct RunOptions {
 
 pub fn run(options: RunOptions) -> RunSummary {
     let t0 = Instant::now();
-    let started_at = Spi::get_one::<String>("SELECT clock_timestamp()::text").ok().flatten().unwrap_or_default();
+    let started_at = Timestamp::now();
     let mut summary = RunSummary { dry_run: options.dry_run, trigger: options.trigger.clone(), ..Default::default() };
-    let locked = Spi::get_one_with_args::<bool>("SELECT pg_try_advisory_xact_lock($1)", &[RUN_LOCK_KEY.into()]).ok().flatten() == Some(true);
-    if !locked {
-        summary.status = "skipped".into();
+    if !jobs::try_run_lock().unwrap_or(false) {
+        summary.status = RunStatus::Skipped;
         summary.warnings.push("another azure_sync.run() is in progress".into());
         pgrx::notice!("azure_sync: another run is in progress; this one is skipped");
     } else {
@@ -68,7 +67,7 @@ pub fn run(options: RunOptions) -> RunSummary {
     summary.timings.total_ms = t0.elapsed().as_millis() as u64;
     if !options.dry_run {
         // A bookkeeping failure must not hide the run's outcome: report it, keep the summary.
-        if let Err(e) = jobs::record(&summary, &started_at) {
+        if let Err(e) = jobs::record(&summary, started_at) {
             pgrx::warning!("azure_sync: could not record the run in sync_jobs: {}", e.public_message());
         }
     }
@@ -76,9 +75,9 @@ pub fn run(options: RunOptions) -> RunSummary {
 }
 
 fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progress) -> Result<(), SyncError> {
-    let config = Config::load()?;
+    let config = crate::apply::settings::load()?;
     let container = config.container()?;
-    warn_about_sas_expiry(&container.auth, summary);
+    warn_about_sas_expiry(&container.credential, summary);
     let client = Arc::new(BlobClient::new(container, config.client_options()));
 
     let t = Instant::now();
@@ -103,19 +102,19 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
         work.push((users, BlobKind::Users));
     }
     let total = work.len();
-    let workers = config.download_concurrency();
+    let workers = config.concurrency();
     progress.phase(&format!(
         "{total} of {} blobs changed ({} unchanged, {} ignored); downloading with {workers} workers",
         summary.blobs_listed, summary.blobs_unchanged, summary.blobs_ignored
     ));
 
-    let storage = Storage::from_config(&config)?;
-    let auth = Auth::from_config(&config)?;
+    let storage = StorageBackend::from_config(&config)?;
+    let auth = AuthBackend::from_config(&config)?;
     summary.storage_backend = storage.label();
     summary.auth_backend = auth.label().to_string();
     let uploader = match (&storage, options.dry_run) {
-        (Storage::Api { bucket, api }, false) => {
-            let (stored, covers_from) = crate::apply::schedule::recent_stored(UPLOAD_SNAPSHOT_DAYS)?;
+        (StorageBackend::Api { bucket, api }, false) => {
+            let (stored, covers_from) = crate::apply::schedule::recent_versions(UPLOAD_SNAPSHOT_DAYS)?;
             Some(Arc::new(Uploader { api: api.clone(), bucket: bucket.clone(), stored, covers_from }))
         }
         _ => None,
@@ -162,11 +161,11 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
     Ok(())
 }
 
-fn warn_about_sas_expiry(auth: &AzureAuth, summary: &mut RunSummary) {
-    let AzureAuth::Sas(token) = auth else { return };
+fn warn_about_sas_expiry(credential: &Credential, summary: &mut RunSummary) {
+    let Credential::Sas(token) = credential else { return };
     let Some(expiry) = token.expiry() else { return };
     summary.sas_expires_at = Some(expiry.to_iso());
-    let days_left = (expiry.0 / 1_000_000 - crate::azure::now_unix()).div_euclid(86_400);
+    let days_left = (expiry.unix_seconds() - Timestamp::now().unix_seconds()).div_euclid(86_400);
     if days_left < SAS_WARNING_DAYS {
         let text = format!("the Azure SAS token expires at {} ({days_left} day(s) left): rotate it with azure_sync.configure(azure_url => ...)", expiry.to_iso());
         pgrx::warning!("azure_sync: {text}");
@@ -188,10 +187,10 @@ fn apply_downloaded<T>(
         return apply(true).map_err(|e| e.public_message());
     }
     in_subtransaction(|| {
-        crate::apply::with_scratch_memory(|| {
+        crate::spi::with_scratch_memory(|| {
             let outcome = apply(false)?;
             if used(&outcome) {
-                jobs::mark_applied(name, kind.label(), &blob.etag, &blob.sha256, blob.bytes.len())?;
+                blobs::mark_applied(name, kind.label(), &blob.etag, &blob.sha256, blob.bytes.len())?;
             }
             Ok::<_, SyncError>(outcome)
         })
@@ -204,13 +203,13 @@ fn record_failure(name: &str, kind: BlobKind, reason: String, dry_run: bool, sum
     let reason = scrub(&reason);
     summary.blobs_failed += 1;
     if !dry_run {
-        jobs::mark_failed(name, kind.label(), &reason)?;
+        blobs::mark_failed(name, kind.label(), &reason)?;
     }
     summary.errors.push(BlobError { blob: name.to_string(), reason });
     Ok(())
 }
 
-fn apply_schedule_blob(downloaded: Downloaded, storage: &Storage, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
+fn apply_schedule_blob(downloaded: Downloaded, storage: &StorageBackend, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
     let Downloaded { name, kind, result } = downloaded;
     let mut blob = match result {
         Ok(blob) => blob,
@@ -220,23 +219,23 @@ fn apply_schedule_blob(downloaded: Downloaded, storage: &Storage, dry_run: bool,
     let upload = std::mem::replace(&mut blob.upload, Upload::NotAttempted);
     let Parsed::Schedule(file) = &blob.parsed else { unreachable!("schedule names are parsed as schedules") };
     let input = ScheduleInput { file, bytes: &blob.bytes, sha256: &blob.sha256, blob_name: Some(&name), blob_etag: Some(&blob.etag), upload };
-    let outcome = apply_downloaded(&name, kind, &blob, dry_run, |dry| apply_schedule(&input, storage, dry), |o| o.status != "rejected");
+    let outcome = apply_downloaded(&name, kind, &blob, dry_run, |dry| apply_schedule(&input, storage, dry), |o| o.status != ScheduleStatus::Rejected);
     match outcome {
         Err(reason) => record_failure(&name, kind, reason, dry_run, summary)?,
         Ok(o) => match o.status {
-            "applied" | "would_apply" => summary.schedules_applied += 1,
-            "unchanged" => summary.schedules_unchanged += 1,
-            "stale" => {
+            ScheduleStatus::Applied | ScheduleStatus::WouldApply => summary.schedules_applied += 1,
+            ScheduleStatus::Unchanged => summary.schedules_unchanged += 1,
+            ScheduleStatus::Stale => {
                 summary.schedules_stale += 1;
                 summary.warnings.push(format!("{name}: {}", o.reason.unwrap_or_default()));
             }
-            _ => record_failure(&name, kind, o.reason.unwrap_or_else(|| "rejected".into()), dry_run, summary)?,
+            ScheduleStatus::Rejected => record_failure(&name, kind, o.reason.unwrap_or_else(|| "rejected".into()), dry_run, summary)?,
         },
     }
     Ok(())
 }
 
-fn apply_users_blob(downloaded: Downloaded, config: &Config, auth: &Auth, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
+fn apply_users_blob(downloaded: Downloaded, config: &Config, auth: &AuthBackend, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
     let Downloaded { name, kind, result } = downloaded;
     let blob = match result {
         Ok(blob) => blob,
@@ -253,7 +252,7 @@ fn apply_users_blob(downloaded: Downloaded, config: &Config, auth: &Auth, dry_ru
     let file = &file;
     let apply = |dry_run| {
         let options = UsersOptions { guard: config.guard(), allow_mass_deletion: false, dry_run };
-        apply_users(file, &blob.sha256, auth, &options)
+        sync_users(file, &blob.sha256, auth, &options, &mut |step| progress::report(&format!("azure_sync.run: users.json: {step}")))
     };
     // With Auth failures the blob stays unapplied: the next run downloads it again and retries
     // exactly the users that failed (the others are unchanged by then).
@@ -266,7 +265,7 @@ fn apply_users_blob(downloaded: Downloaded, config: &Config, auth: &Auth, dry_ru
             for failure in &o.auth_failures {
                 summary.errors.push(BlobError { blob: format!("{name} (user {})", failure.user_id), reason: scrub(&failure.reason) });
             }
-            summary.users = Some(serde_json::to_value(&o).expect("plain data"));
+            summary.users = Some(o);
         }
     }
     Ok(())

@@ -18,6 +18,11 @@ fn people(n: u32) -> Vec<UserEntry> {
     (1..=n).map(|i| entry(i, &format!("user{i}@example.com"), "Name", 1 + (i as i64 % 3))).collect()
 }
 
+/// The guard with the bounds the settings ship with.
+fn guard() -> DeletionGuard {
+    DeletionGuard { max_fraction: 0.10, max_count: 5 }
+}
+
 fn as_existing(plan: &UserPlan) -> Vec<ExistingUser> {
     plan.create.iter().chain(&plan.update).map(|u| ExistingUser { id: u.id.clone(), email: u.email.clone(), record_hash: u.record_hash.clone() }).collect()
 }
@@ -25,10 +30,10 @@ fn as_existing(plan: &UserPlan) -> Vec<ExistingUser> {
 #[test]
 fn first_sync_creates_everyone_and_second_changes_nothing() {
     let file = people(10);
-    let first = plan_users(&file, &[], &DeletionGuard::default(), false);
+    let first = plan_users(&file, &[], &guard(), DeletionPermission::Guarded);
     assert_eq!(first.create.len(), 10);
     assert!(first.update.is_empty() && first.delete.is_empty() && first.rejected.is_empty());
-    let second = plan_users(&file, &as_existing(&first), &DeletionGuard::default(), false);
+    let second = plan_users(&file, &as_existing(&first), &guard(), DeletionPermission::Guarded);
     assert_eq!(second.unchanged, 10);
     assert!(second.create.is_empty() && second.update.is_empty() && second.delete.is_empty());
 }
@@ -36,9 +41,9 @@ fn first_sync_creates_everyone_and_second_changes_nothing() {
 #[test]
 fn a_renamed_user_is_the_only_update() {
     let mut file = people(10);
-    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
     file[3].first_name = Some("Renamed".into());
-    let plan = plan_users(&file, &existing, &DeletionGuard::default(), false);
+    let plan = plan_users(&file, &existing, &guard(), DeletionPermission::Guarded);
     assert_eq!(plan.update.len(), 1);
     assert_eq!(plan.update[0].first_name.as_deref(), Some("Renamed"));
     assert_eq!(plan.unchanged, 9);
@@ -52,7 +57,7 @@ fn a_person_in_two_companies_is_one_user_with_two_memberships() {
     again.employee_information_id = Some(9000);
     again.roles = vec!["Administrator".into(), "Employee".into()];
     file.push(again);
-    let plan = plan_users(&file, &[], &DeletionGuard::default(), false);
+    let plan = plan_users(&file, &[], &guard(), DeletionPermission::Guarded);
     assert_eq!(plan.create.len(), 2);
     let u = &plan.create[0];
     assert_eq!(u.memberships.len(), 2);
@@ -63,8 +68,8 @@ fn a_person_in_two_companies_is_one_user_with_two_memberships() {
 #[test]
 fn a_dropped_user_is_deleted() {
     let file = people(10);
-    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
-    let plan = plan_users(&file[1..], &existing, &DeletionGuard::default(), false);
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
+    let plan = plan_users(&file[1..], &existing, &guard(), DeletionPermission::Guarded);
     assert_eq!(plan.delete, vec![existing[0].id.clone()]);
     assert_eq!(plan.deletions_blocked, 0);
 }
@@ -72,19 +77,31 @@ fn a_dropped_user_is_deleted() {
 #[test]
 fn dropping_30_of_100_is_blocked_unless_allowed_once() {
     let file = people(100);
-    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
-    let plan = plan_users(&file[30..], &existing, &DeletionGuard::default(), false);
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
+    let plan = plan_users(&file[30..], &existing, &guard(), DeletionPermission::Guarded);
     assert!(plan.delete.is_empty());
     assert_eq!(plan.deletions_blocked, 30);
     assert_eq!(plan.unchanged, 70, "creates and updates go on");
-    let allowed = plan_users(&file[30..], &existing, &DeletionGuard::default(), true);
+    let allowed = plan_users(&file[30..], &existing, &guard(), DeletionPermission::ForThisCall);
     assert_eq!(allowed.delete.len(), 30);
     assert_eq!(allowed.deletions_blocked, 0);
 }
 
 #[test]
+fn an_allowance_is_used_only_when_the_guard_would_block() {
+    let file = people(100);
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
+    let blocked = plan_users(&file[30..], &existing, &guard(), DeletionPermission::Allowance(7));
+    assert_eq!((blocked.delete.len(), blocked.deletions_blocked, blocked.allowance_used), (30, 0, Some(7)));
+    let small = plan_users(&file[1..], &existing, &guard(), DeletionPermission::Allowance(7));
+    assert_eq!((small.delete.len(), small.allowance_used), (1, None), "not consumed when the guard lets it through");
+    let empty = plan_users(&[], &existing, &guard(), DeletionPermission::Allowance(7));
+    assert_eq!((empty.delete.len(), empty.allowance_used), (0, None), "an empty export deletes nobody, allowance or not");
+}
+
+#[test]
 fn the_guard_needs_both_bounds_exceeded() {
-    let g = DeletionGuard::default();
+    let g = guard();
     assert!(!g.blocks(5, 10), "5 is not more than 5");
     assert!(!g.blocks(9, 100), "9 of 100 is under 10%");
     assert!(g.blocks(11, 100));
@@ -95,8 +112,8 @@ fn the_guard_needs_both_bounds_exceeded() {
 #[test]
 fn an_empty_export_deletes_nobody_even_when_small() {
     let file = people(3);
-    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
-    let plan = plan_users(&[], &existing, &DeletionGuard::default(), true);
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
+    let plan = plan_users(&[], &existing, &guard(), DeletionPermission::ForThisCall);
     assert!(plan.delete.is_empty());
     assert_eq!(plan.deletions_blocked, 3);
 }
@@ -105,7 +122,7 @@ fn an_empty_export_deletes_nobody_even_when_small() {
 fn two_user_ids_with_one_email_are_both_rejected_and_the_rest_proceed() {
     let mut file = people(4);
     file[2].email = Some("USER1@example.com".into());
-    let plan = plan_users(&file, &[], &DeletionGuard::default(), false);
+    let plan = plan_users(&file, &[], &guard(), DeletionPermission::Guarded);
     assert_eq!(plan.create.len(), 2);
     let ids: Vec<&str> = plan.rejected.iter().map(|r| r.user_id.as_str()).collect();
     assert_eq!(ids, vec![file[0].user_id.as_str(), file[2].user_id.as_str()]);
@@ -115,9 +132,9 @@ fn two_user_ids_with_one_email_are_both_rejected_and_the_rest_proceed() {
 #[test]
 fn rejected_users_already_present_are_not_deleted() {
     let mut file = people(4);
-    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
     file[0].email = Some("not an email".into());
-    let plan = plan_users(&file, &existing, &DeletionGuard::default(), false);
+    let plan = plan_users(&file, &existing, &guard(), DeletionPermission::Guarded);
     assert!(plan.delete.is_empty());
     assert_eq!(plan.rejected.len(), 1);
     assert_eq!(plan.rejected[0].reason, "\"not an email\" is not a valid email address");
@@ -126,11 +143,11 @@ fn rejected_users_already_present_are_not_deleted() {
 #[test]
 fn an_email_held_by_a_blocked_deletion_is_not_reused() {
     let file = people(20);
-    let existing = as_existing(&plan_users(&file, &[], &DeletionGuard::default(), false));
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
     // 10 of 20 leave (blocked), and a newcomer takes the email of one who left.
     let mut next: Vec<UserEntry> = file[10..].to_vec();
     next.push(entry(999, "user1@example.com", "New", 1));
-    let plan = plan_users(&next, &existing, &DeletionGuard::default(), false);
+    let plan = plan_users(&next, &existing, &guard(), DeletionPermission::Guarded);
     assert_eq!(plan.deletions_blocked, 10);
     assert_eq!(plan.rejected.len(), 1);
     assert!(plan.rejected[0].reason.contains("absent from users.json but not deleted"), "{}", plan.rejected[0].reason);
@@ -140,10 +157,10 @@ fn an_email_held_by_a_blocked_deletion_is_not_reused() {
 fn emails_are_lowercased_and_change_the_hash() {
     let mut file = people(1);
     file[0].email = Some(" Pat.Kim@Example.COM ".into());
-    let a = plan_users(&file, &[], &DeletionGuard::default(), false);
+    let a = plan_users(&file, &[], &guard(), DeletionPermission::Guarded);
     assert_eq!(a.create[0].email, "pat.kim@example.com");
     file[0].email = Some("pat.kim2@example.com".into());
-    let b = plan_users(&file, &as_existing(&a), &DeletionGuard::default(), false);
+    let b = plan_users(&file, &as_existing(&a), &guard(), DeletionPermission::Guarded);
     assert_eq!(b.update.len(), 1);
 }
 
@@ -151,7 +168,7 @@ fn emails_are_lowercased_and_change_the_hash() {
 fn missing_email_is_a_rejection_not_a_failure() {
     let mut file = people(2);
     file[1].email = None;
-    let plan = plan_users(&file, &[], &DeletionGuard::default(), false);
+    let plan = plan_users(&file, &[], &guard(), DeletionPermission::Guarded);
     assert_eq!(plan.create.len(), 1);
     assert_eq!(plan.rejected[0].reason, "no email address: cannot sign in by magic link");
 }
@@ -159,8 +176,8 @@ fn missing_email_is_a_rejection_not_a_failure() {
 #[test]
 fn planning_20000_users_is_quick_enough_to_run_in_a_test() {
     let file = people(20_000);
-    let plan = plan_users(&file, &[], &DeletionGuard::default(), false);
+    let plan = plan_users(&file, &[], &guard(), DeletionPermission::Guarded);
     assert_eq!(plan.create.len(), 20_000);
-    let again = plan_users(&file, &as_existing(&plan), &DeletionGuard::default(), false);
+    let again = plan_users(&file, &as_existing(&plan), &guard(), DeletionPermission::Guarded);
     assert_eq!(again.unchanged, 20_000);
 }

@@ -1,14 +1,10 @@
-// Helpers shared by the #[pg_test]s (included into `mod tests`).
+//! Helpers shared by the #[pg_test]s.
 
-#[allow(unused_imports)]
 use pgrx::prelude::*;
-#[allow(unused_imports)]
 use pgrx::JsonB;
-#[allow(unused_imports)]
 use serde_json::{json, Value};
 
-#[allow(dead_code)]
-fn sample(name: &str) -> Value {
+pub fn sample(name: &str) -> Value {
     let text = match name {
         "users.json" => include_str!("../../tests/fixtures/sample/users.json"),
         "1_schedules.json" => include_str!("../../tests/fixtures/sample/1_schedules.json"),
@@ -18,22 +14,19 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
-#[allow(dead_code)]
-fn count(sql: &str) -> i64 {
+pub fn count(sql: &str) -> i64 {
     Spi::get_one::<i64>(sql).unwrap().unwrap()
 }
 
 /// Run a SQL function returning jsonb with one jsonb argument, through SQL as a DBA would.
-#[allow(dead_code)]
-fn call_json(sql: &str, arg: Value) -> Value {
+pub fn call_json(sql: &str, arg: Value) -> Value {
     Spi::get_one_with_args::<JsonB>(sql, &[JsonB(arg).into()]).unwrap().unwrap().0
 }
 
 /// Run SQL that must fail; its error message. The failure is caught in a subtransaction, so
 /// the test goes on and can check that nothing was half-written.
-#[allow(dead_code)]
-fn sql_error(sql: &str, arg: Option<Value>) -> String {
-    let result = crate::apply::subtxn::in_subtransaction(|| match &arg {
+pub fn sql_error(sql: &str, arg: Option<Value>) -> String {
+    let result = crate::spi::in_subtransaction(|| match &arg {
         Some(v) => Spi::run_with_args(sql, &[JsonB(v.clone()).into()]),
         None => Spi::run(sql),
     }.map_err(|e| e.to_string()));
@@ -44,8 +37,7 @@ fn sql_error(sql: &str, arg: Option<Value>) -> String {
 }
 
 /// A users.json with `n` users spread over three companies of one group.
-#[allow(dead_code)]
-fn users_doc(n: usize, generated_at: &str) -> Value {
+pub fn users_doc(n: usize, generated_at: &str) -> Value {
     let companies: Vec<Value> = (1..=3)
         .map(|c| {
             let users: Vec<Value> = (0..n)

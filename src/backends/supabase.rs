@@ -1,13 +1,15 @@
 //! What Supabase's Auth and Storage APIs share: the service-role key sent as
 //! `Authorization: Bearer` and `apikey`, JSON errors in several shapes (Storage's "HTTP 400 with
-//! the real status in the body" included), retries of transient failures, and a count of calls.
-//! Pure Rust: worker threads use it.
+//! the real status in the body" included), and a count of calls. HTTP itself (agent, retries,
+//! capped reads, redirects refused) is crate::http's. Pure Rust: worker threads use it.
 
-use crate::azure::{Attempted, RetryPolicy};
+use crate::http::{self, Attempted, BodyError, Failure, RetryPolicy};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// Answers of the Auth and Storage APIs are small JSON documents.
+const ANSWER_BODY_CAP: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -75,8 +77,8 @@ pub fn decode_error(http_status: u16, body: &[u8]) -> (u16, Option<String>, Stri
 }
 
 impl ApiClient {
-    pub fn new(service: &'static str, base: &str, key: &str, timeout: Duration, retry: RetryPolicy) -> ApiClient {
-        let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(timeout).redirects(0).build();
+    pub fn new(service: &'static str, base: &str, key: &str, connect_timeout: Duration, timeout: Duration, retry: RetryPolicy) -> ApiClient {
+        let agent = http::agent(connect_timeout, timeout);
         ApiClient { service, base: base.trim_end_matches('/').to_string(), key: key.to_string(), agent, retry, calls: Mutex::new(BTreeMap::new()) }
     }
 
@@ -107,45 +109,43 @@ impl ApiClient {
             retry_after,
             error: ApiError { service: self.service, operation: operation.to_string(), status, code, message },
         };
-        let mut req = self
+        let mut request = self
             .agent
             .request(method, url)
             .set("Authorization", &format!("Bearer {}", self.key))
             .set("apikey", &self.key)
             .set("X-Supabase-Api-Version", "2024-01-01");
         for (k, v) in headers {
-            req = req.set(k, v);
+            request = request.set(k, v);
         }
-        let result = match body {
-            Body::None => req.call(),
-            Body::Json(v) => req.set("Content-Type", "application/json").send_bytes(&serde_json::to_vec(v).expect("JSON values serialise")),
-            Body::Bytes { content_type, bytes } => req.set("Content-Type", content_type).send_bytes(bytes),
+        let json;
+        let payload = match body {
+            Body::None => None,
+            Body::Json(v) => {
+                json = serde_json::to_vec(v).expect("JSON values serialise");
+                Some(("application/json", json.as_slice()))
+            }
+            Body::Bytes { content_type, bytes } => Some((*content_type, *bytes)),
         };
-        match result {
-            Ok(resp) => {
-                let status = resp.status();
-                let mut out = vec![];
-                match resp.into_reader().take(64 * 1024 * 1024).read_to_end(&mut out) {
-                    Ok(_) => Ok((status, out)),
-                    Err(e) => Err(fail(None, None, format!("reading the answer failed: {}", e.kind()), None)),
+        match http::send(request, payload, "x-sb-error-code") {
+            Ok(response) => {
+                let status = response.status();
+                match http::read_capped(response, ANSWER_BODY_CAP) {
+                    Ok(bytes) => Ok((status, bytes)),
+                    Err(BodyError::TooLarge) => Err(fail(Some(status), None, format!("the answer is larger than {ANSWER_BODY_CAP} bytes"), None)),
+                    Err(BodyError::Io(kind)) => Err(fail(None, None, format!("reading the answer failed: {kind}"), None)),
                 }
             }
-            Err(ureq::Error::Status(http_status, resp)) => {
-                let retry_after = resp.header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
-                let header_code = resp.header("x-sb-error-code").map(str::to_string);
-                let mut raw = vec![];
-                let _ = resp.into_reader().take(64 * 1024).read_to_end(&mut raw);
-                let (status, code, message) = decode_error(http_status, &raw);
-                Err(fail(Some(status), code.or(header_code), message, retry_after))
+            Err(Failure::Status { status: http_status, retry_after, error_code, body }) => {
+                let (status, code, message) = decode_error(http_status, &body);
+                Err(fail(Some(status), code.or(error_code), message, retry_after))
             }
-            Err(ureq::Error::Transport(t)) => {
-                // The transport's own text names the URL: say the kind only.
-                let message = match t.message() {
-                    Some(m) => format!("{}: {m}", t.kind()),
-                    None => t.kind().to_string(),
-                };
-                Err(fail(None, None, message, None))
+            Err(Failure::Redirect { status }) => {
+                let mut refused = fail(Some(status), None, Failure::REDIRECT_REFUSED.to_string(), None);
+                refused.transient = false;
+                Err(refused)
             }
+            Err(Failure::Transport { message, .. }) => Err(fail(None, None, message, None)),
         }
     }
 }

@@ -1,4 +1,11 @@
-// sync_users / sync_schedule / validate / configure against a real PostgreSQL.
+//! sync_users / sync_schedule / validate / configure against a real PostgreSQL.
+
+#[pgrx::pg_schema]
+mod tests {
+    use super::super::support::*;
+    use pgrx::prelude::*;
+    use pgrx::JsonB;
+    use serde_json::{json, Value};
 
 const SYNC_USERS: &str = "SELECT azure_sync.sync_users($1)";
 const SYNC_USERS_ALLOWED: &str = "SELECT azure_sync.sync_users($1, allow_mass_deletion => true)";
@@ -275,12 +282,12 @@ fn configure_checks_values_and_null_leaves_them_alone() {
 fn the_subtransaction_helper_keeps_the_good_and_undoes_the_bad() {
     Spi::run("CREATE TEMP TABLE subtxn_probe (v int)").unwrap();
     Spi::run("INSERT INTO subtxn_probe VALUES (1)").unwrap();
-    let kept = crate::apply::subtxn::in_subtransaction(|| {
+    let kept = crate::spi::in_subtransaction(|| {
         Spi::run("INSERT INTO subtxn_probe VALUES (2)").unwrap();
         Ok::<_, String>(7)
     });
     assert_eq!(kept, Ok(7));
-    let failed = crate::apply::subtxn::in_subtransaction(|| {
+    let failed = crate::spi::in_subtransaction(|| {
         Spi::run("INSERT INTO subtxn_probe VALUES (3)").unwrap();
         Spi::run("SELECT 1 / 0").unwrap();
         Ok::<_, String>(())
@@ -288,7 +295,7 @@ fn the_subtransaction_helper_keeps_the_good_and_undoes_the_bad() {
     let err = failed.unwrap_err();
     assert_eq!(err.message, "division by zero");
     assert_eq!(err.sqlstate, "ERRCODE_DIVISION_BY_ZERO");
-    let panicked = crate::apply::subtxn::in_subtransaction(|| {
+    let panicked = crate::spi::in_subtransaction(|| {
         Spi::run("INSERT INTO subtxn_probe VALUES (4)").unwrap();
         if true {
             panic!("a Rust panic in the work");
@@ -297,7 +304,7 @@ fn the_subtransaction_helper_keeps_the_good_and_undoes_the_bad() {
     });
     assert!(panicked.unwrap_err().message.contains("a Rust panic in the work"));
     // Work that reports failure by returning Err is rolled back too.
-    let refused = crate::apply::subtxn::in_subtransaction(|| {
+    let refused = crate::spi::in_subtransaction(|| {
         Spi::run("INSERT INTO subtxn_probe VALUES (5)").unwrap();
         Err::<(), _>("the document was rejected")
     });
@@ -336,4 +343,5 @@ fn secrets_go_to_vault_when_it_exists() {
     let shown = Spi::get_one::<String>("SELECT string_agg(name || '=' || value || '@' || stored_in, ' ') FROM azure_sync.show_config() WHERE is_secret").unwrap().unwrap();
     assert!(shown.contains("azure_url=https://acct.blob.core.windows.net/data?sp=rl&se=2031-01-01&sig=*****@vault"), "{shown}");
     assert!(shown.contains("service_role_key=*****@vault") && !shown.contains("vault-held-key"), "{shown}");
+}
 }

@@ -1,6 +1,7 @@
-//! Scheduling run() with pg_cron, which is optional: without it the extension works and
-//! schedule() says exactly what is missing.
+//! The calls into pg_cron, which is optional: without it the extension works and schedule()
+//! says exactly what is missing. Only the API that pg_cron 1.4 to 1.6 share is used.
 
+use crate::config::ConfigError;
 use crate::error::SyncError;
 use pgrx::prelude::*;
 
@@ -38,7 +39,7 @@ fn missing_pieces() -> Result<Vec<String>, SyncError> {
 pub fn schedule(cron: &str) -> Result<i64, SyncError> {
     let missing = missing_pieces()?;
     if !missing.is_empty() {
-        return Err(SyncError::Config(format!("pg_cron is not available here: {}", missing.join("; "))));
+        return Err(ConfigError::Missing(format!("pg_cron is not available here: {}", missing.join("; "))).into());
     }
     let id = Spi::get_one_with_args::<i64>("SELECT cron.schedule($1, $2, $3)", &[JOB_NAME.into(), cron.into(), JOB_COMMAND.into()])?;
     Ok(id.expect("cron.schedule returns the job id"))

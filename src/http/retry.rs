@@ -10,9 +10,11 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy { max_retries: 3, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+impl RetryPolicy {
+    /// Exponential backoff from 200 ms, capped at 10 s; how many retries is a setting
+    /// (`max_retries`), so it has no default here.
+    pub fn new(max_retries: u32) -> RetryPolicy {
+        RetryPolicy { max_retries, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
     }
 }
 
@@ -78,7 +80,7 @@ mod tests {
 
     #[test]
     fn delays_grow_exponentially_within_jitter_bounds() {
-        let p = RetryPolicy::default();
+        let p = RetryPolicy::new(3);
         assert_eq!(p.delay(1, None, 0.0), Duration::from_millis(100));
         assert_eq!(p.delay(1, None, 1.0), Duration::from_millis(200));
         assert_eq!(p.delay(3, None, 1.0), Duration::from_millis(800));
@@ -102,7 +104,7 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_but_capped() {
-        let p = RetryPolicy::default();
+        let p = RetryPolicy::new(3);
         assert_eq!(p.delay(1, Some(Duration::from_secs(2)), 0.5), Duration::from_secs(2));
         assert_eq!(p.delay(1, Some(Duration::from_secs(600)), 0.5), Duration::from_secs(10));
         let u = jitter_unit();

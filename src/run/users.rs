@@ -1,0 +1,129 @@
+//! The users use case, from a run or from sync_users(): read what is stored, plan (the
+//! deletion guard and a DBA's allowance included), make Supabase Auth match the plan, then
+//! write profiles and memberships. Each step's SQL is apply::users'; each decision plan::users'.
+
+use super::headers::write_headers;
+use crate::apply::users as sql;
+use crate::backends::gotrue::GoTrue;
+use crate::backends::AuthBackend;
+use crate::contract::UsersFile;
+use crate::error::SyncError;
+use crate::outcome::{UserCounts, UsersOutcome, UsersStatus};
+use crate::plan::companies::Headers;
+use crate::plan::users::{plan_users, DeletionGuard, DeletionPermission, DesiredUser, Rejection, UserPlan};
+use crate::plan::{freshness, Freshness};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+pub struct UsersOptions {
+    pub guard: DeletionGuard,
+    /// The caller allows deletions beyond the guard for this call.
+    pub allow_mass_deletion: bool,
+    pub dry_run: bool,
+}
+
+/// `progress` hears each step (shown in pg_stat_activity by the caller).
+pub fn sync_users(file: &UsersFile, sha256: &str, auth: &AuthBackend, options: &UsersOptions, progress: &mut dyn FnMut(&str)) -> Result<UsersOutcome, SyncError> {
+    let stored = sql::last_applied()?;
+    let mut outcome = UsersOutcome {
+        generated_at: file.generated_at.to_iso(),
+        last_applied_generated_at: stored.map(|t| t.to_iso()),
+        users_in_file: file.entries.iter().map(|e| e.user_id.as_str()).collect::<HashSet<_>>().len(),
+        auth_backend: auth.label().to_string(),
+        ..Default::default()
+    };
+    if freshness(file.generated_at, stored) == Freshness::Older {
+        outcome.status = UsersStatus::Stale;
+        outcome.warnings.push(format!(
+            "users.json GeneratedAt {} is older than the last applied {}: nothing changed, nobody deleted",
+            outcome.generated_at,
+            outcome.last_applied_generated_at.as_deref().unwrap_or("?")
+        ));
+        return Ok(outcome);
+    }
+    let existing = sql::existing_users()?;
+    let permission = match (options.allow_mass_deletion, sql::unused_allowance()?) {
+        (true, _) => DeletionPermission::ForThisCall,
+        (false, Some(id)) => DeletionPermission::Allowance(id),
+        (false, None) => DeletionPermission::Guarded,
+    };
+    let mut plan = plan_users(&file.entries, &existing, &options.guard, permission);
+    if !options.dry_run {
+        if let AuthBackend::GoTrue { api, concurrency } = auth {
+            progress(&format!("Supabase Auth: {} to create, {} to update, {} to delete", plan.create.len(), plan.update.len(), plan.delete.len()));
+            outcome.auth_failures = sync_auth_users(api, *concurrency, &mut plan);
+        }
+    }
+    outcome.deletion_allowance_used = plan.allowance_used;
+    outcome.counts = UserCounts {
+        users_created: plan.create.len(),
+        users_updated: plan.update.len(),
+        users_unchanged: plan.unchanged,
+        users_deleted: plan.delete.len(),
+        user_deletions_blocked: plan.deletions_blocked,
+        users_rejected: plan.rejected.len(),
+        users_failed: outcome.auth_failures.len(),
+    };
+    outcome.rejected = plan.rejected.clone();
+    outcome.warnings = plan.warnings.clone();
+    if plan.deletions_blocked > 0 {
+        pgrx::warning!(
+            "azure_sync: {} of {} users are absent from users.json; deleting them exceeds the deletion guard, so nobody was deleted. \
+             If this is intended, run SELECT azure_sync.allow_mass_deletion('reason') and sync again.",
+            plan.deletions_blocked,
+            existing.len()
+        );
+    }
+    if options.dry_run {
+        outcome.status = UsersStatus::Planned;
+        return Ok(outcome);
+    }
+    progress("groups and companies");
+    let headers = Headers::of_users(file);
+    (outcome.groups, outcome.companies) = write_headers(&headers)?;
+    if let Some(id) = plan.allowance_used {
+        sql::mark_allowance_used(id, plan.delete.len())?;
+    }
+    progress(&format!("{} created, {} updated, {} deleted: writing profiles", plan.create.len(), plan.update.len(), plan.delete.len()));
+    sql::delete_profiles(&plan.delete)?;
+    let changed: Vec<&DesiredUser> = plan.create.iter().chain(&plan.update).collect();
+    sql::write_profiles(&changed, progress)?;
+    sql::record_users_file(file.generated_at, sha256)?;
+    progress("done");
+    outcome.status = UsersStatus::Applied;
+    Ok(outcome)
+}
+
+/// Make Supabase Auth match the plan: deletions first (they free emails), then creations and
+/// updates, `concurrency` calls at once on worker threads. A user whose call fails is taken
+/// out of the plan, so the database keeps what it had for them (no orphan either way) and the
+/// next run tries again. Returns the failures.
+fn sync_auth_users(api: &Arc<GoTrue>, concurrency: usize, plan: &mut UserPlan) -> Vec<Rejection> {
+    let mut failures = vec![];
+    let deleter = api.clone();
+    let deleted = crate::remote::parallel_map(std::mem::take(&mut plan.delete), concurrency, move |id| {
+        let result = deleter.delete(&id);
+        (id, result)
+    });
+    for (id, result) in deleted {
+        match result {
+            Ok(()) => plan.delete.push(id),
+            Err(e) => failures.push(Rejection { user_id: id, email: None, reason: e.to_string() }),
+        }
+    }
+    let writer = api.clone();
+    let to_write: Vec<(bool, DesiredUser)> =
+        std::mem::take(&mut plan.create).into_iter().map(|u| (true, u)).chain(std::mem::take(&mut plan.update).into_iter().map(|u| (false, u))).collect();
+    let written = crate::remote::parallel_map(to_write, concurrency, move |(is_new, user)| {
+        let result = if is_new { writer.create_or_update(&user) } else { writer.update_or_create(&user) };
+        (is_new, user, result)
+    });
+    for (is_new, user, result) in written {
+        match result {
+            Ok(_) if is_new => plan.create.push(user),
+            Ok(_) => plan.update.push(user),
+            Err(e) => failures.push(Rejection { user_id: user.id.clone(), email: Some(user.email.clone()), reason: e.to_string() }),
+        }
+    }
+    failures
+}

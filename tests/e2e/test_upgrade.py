@@ -1,0 +1,135 @@
+"""The upgrade path, as tembo-io/pgmq tests it: install the previous release as released (its
+generated SQL is kept in sql/azure_sync--0.1.0.sql), sync real data into it, run
+ALTER EXTENSION azure_sync UPDATE, then check that the data is kept, that the sync goes on
+from where it was, and that the schema is the same as a fresh install's."""
+import difflib
+import re
+import shutil
+import subprocess
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import generate
+import harness
+
+PREVIOUS = "0.1.0"
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+START = date(2025, 12, 10)
+T0 = datetime(2025, 12, 10, 6, 0, tzinfo=timezone.utc)
+TABLES = ["settings", "secrets", "service_company_groups", "companies", "user_profiles", "company_memberships",
+          "schedule_data", "stored_objects", "blob_state", "users_file_state", "deletion_allowances", "sync_jobs"]
+
+
+def fresh_database(cluster, name):
+    with cluster.connect("postgres") as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}"')
+    return cluster.connect(name)
+
+
+def contents(db):
+    """Every row of every table, as text, in a stable order."""
+    return {t: db.execute(f"SELECT coalesce(array_agg(x::text ORDER BY x::text), '{{}}') FROM azure_sync.{t} AS x").fetchone()[0]
+            for t in TABLES}
+
+
+def schema_dump(cluster, dbname):
+    """The extension's objects as pg_dump writes them. Binary-upgrade mode is the one mode in
+    which pg_dump writes an extension's member objects one by one instead of a bare CREATE
+    EXTENSION; the lines that pin OIDs differ between any two databases and are left out."""
+    out = subprocess.run([str(harness.PG_BIN / "pg_dump"), "--schema-only", "--binary-upgrade", "--no-comments",
+                          "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "-d", dbname],
+                         check=True, capture_output=True, text=True).stdout
+    keep = []
+    for line in out.splitlines():
+        if "binary_upgrade_set_next" in line or "binary_upgrade_set_record_init_privs" in line or line.startswith("--"):
+            continue
+        keep.append(re.sub(r"'\d+'::pg_catalog\.oid", "'<oid>'::pg_catalog.oid", line))
+    text = "\n".join(keep)
+    # Only what belongs to azure_sync: pg_dump also writes the database's own settings.
+    assert "CREATE TABLE azure_sync.sync_jobs" in text, text[:2000]
+    return text
+
+
+def install_previous_release():
+    """`cargo pgrx install` ships upgrade scripts only; a database that is to start from the
+    previous release as released needs that release's own script beside them."""
+    sharedir = subprocess.run([str(harness.PG_BIN / "pg_config"), "--sharedir"], check=True, capture_output=True, text=True).stdout.strip()
+    script = f"azure_sync--{PREVIOUS}.sql"
+    shutil.copyfile(SQL_DIR / script, Path(sharedir) / "extension" / script)
+
+
+@pytest.fixture
+def upgrade_db(cluster):
+    install_previous_release()
+    db = fresh_database(cluster, "azure_sync_upgrade")
+    yield db
+    db.close()
+
+
+def test_0_1_0_updates_in_place_keeping_its_data_and_ending_as_a_fresh_install(cluster, azurite, upgrade_db):
+    db = upgrade_db
+    current = db.execute("SELECT default_version FROM pg_available_extensions WHERE name = 'azure_sync'").fetchone()[0]
+    assert current != PREVIOUS, "the default version must be newer than the previous release"
+    db.execute(f"CREATE EXTENSION azure_sync VERSION '{PREVIOUS}'")
+    assert db.execute("SELECT extversion FROM pg_extension WHERE extname = 'azure_sync'").fetchone()[0] == PREVIOUS
+
+    # The previous release syncs a container, and a DBA sets a few things.
+    name = f"upgrade-{uuid.uuid4().hex[:12]}"
+    pop = generate.Population(5, companies=6, groups=2, users=30)
+    blobs = generate.build(pop, 3, START, T0)
+    cc = generate.write_container(azurite.service(), name, blobs)
+    db.execute("SELECT * FROM azure_sync.configure(azure_url => %s, download_concurrency => 3, delete_max_count => 7)",
+               [azurite.container_sas_url(name, "rl", expiry_hours=24 * 60)])
+    first = db.execute("SELECT azure_sync.run()").fetchone()[0]
+    assert first["status"] == "succeeded", first["errors"]
+    assert first["schedules_applied"] == 6 and first["users_created"] == 30
+    db.execute("SELECT azure_sync.allow_mass_deletion('kept across the upgrade')")
+    before = contents(db)
+
+    db.execute("ALTER EXTENSION azure_sync UPDATE")
+    assert db.execute("SELECT extversion FROM pg_extension WHERE extname = 'azure_sync'").fetchone()[0] == current
+
+    # Every row is kept, settings and secrets included.
+    assert contents(db) == before
+    shown = dict(db.execute("SELECT name, value FROM azure_sync.show_config()").fetchall())
+    assert shown["download_concurrency"] == "3" and shown["delete_max_count"] == "7"
+    assert shown["azure_url"].startswith(azurite.endpoint) and shown["azure_url"].endswith("sig=*****")
+
+    # The sync goes on from where 0.1.0 left it: nothing to download, then one changed file.
+    again = db.execute("SELECT azure_sync.run()").fetchone()[0]
+    assert (again["status"], again["blobs_downloaded"], again["blobs_unchanged"]) == ("succeeded", 0, 7), again
+    changed = generate.build(pop, 3, START, datetime(2025, 12, 10, 6, 15, tzinfo=timezone.utc))
+    one = sorted(n for n in changed if n.endswith("_schedules.json"))[0]
+    cc.upload_blob(one, changed[one], overwrite=True)
+    after = db.execute("SELECT azure_sync.run()").fetchone()[0]
+    assert (after["status"], after["blobs_downloaded"], after["schedules_applied"]) == ("succeeded", 1, 1), after
+    # configure() takes its new form (bigint arguments) on the upgraded database.
+    db.execute("SELECT * FROM azure_sync.configure(max_retries => 2::bigint)")
+
+    # The upgraded schema is the fresh install's, object for object.
+    with fresh_database(cluster, "azure_sync_fresh") as fresh:
+        fresh.execute("CREATE EXTENSION azure_sync")
+    upgraded, installed = schema_dump(cluster, "azure_sync_upgrade"), schema_dump(cluster, "azure_sync_fresh")
+    diff = "\n".join(difflib.unified_diff(installed.splitlines(), upgraded.splitlines(), "fresh install", "0.1.0 updated", lineterm=""))
+    assert upgraded == installed, f"the upgrade script leaves a schema other than a fresh install's:\n{diff}"
+
+
+def test_every_release_has_its_upgrade_script():
+    """Each version of sql/azure_sync--A.sql (a release kept as released) leads on to the
+    current version through azure_sync--A--B.sql scripts."""
+    sql = SQL_DIR
+    cargo = (SQL_DIR.parent / "Cargo.toml").read_text()
+    current = re.search(r'^version = "([^"]+)"', cargo, re.M).group(1)
+    releases = sorted(p.name[len("azure_sync--"):-4] for p in sql.glob("azure_sync--*.sql") if "--" not in p.name[len("azure_sync--"):])
+    steps = dict(tuple(p.name[len("azure_sync--"):-4].split("--")) for p in sql.glob("azure_sync--*--*.sql"))
+    assert releases, "no released version is kept in sql/"
+    for release in releases:
+        version, seen = release, set()
+        while version != current:
+            assert version not in seen and version in steps, f"no upgrade script leads from {version} toward {current}"
+            seen.add(version)
+            version = steps[version]
