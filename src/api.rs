@@ -28,14 +28,6 @@ fn to_jsonb(value: impl serde::Serialize) -> JsonB {
     JsonB(serde_json::to_value(value).expect("summaries serialise"))
 }
 
-/// The one-document functions take the run's lock, so they never race a run.
-fn run_lock() -> Result<(), SyncError> {
-    match apply::jobs::try_run_lock()? {
-        true => Ok(()),
-        false => Err(SyncError::Busy("another azure_sync run is in progress".into())),
-    }
-}
-
 /// Every problem of a document against the file contract, as `path: message`; empty when valid.
 #[pg_extern(stable, parallel_safe)]
 fn validate(kind: &str, doc: JsonB) -> Vec<String> {
@@ -60,7 +52,8 @@ fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB
     let origin = blob_name.unwrap_or("the schedule document").to_string();
     let file = contract::read_schedule(&doc.0).map_err(|e| SyncError::contract(origin, e)).or_raise();
     let (bytes, sha256) = document_bytes(&doc.0);
-    run_lock().or_raise();
+    // The run's lock: a one-document call waits for a run in progress instead of racing it.
+    apply::jobs::wait_for_run_lock().or_raise();
     let config = apply::settings::load().or_raise();
     let input = ScheduleInput { file: &file, bytes: &bytes, sha256: &sha256, blob_name, blob_etag: None, upload: Upload::NotAttempted };
     let outcome = apply_schedule(&input, &StorageBackend::from_config(&config).or_raise(), false).or_raise();
@@ -73,7 +66,8 @@ fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB
 fn sync_users(doc: JsonB, allow_mass_deletion: default!(bool, false)) -> JsonB {
     let file = contract::read_users(&doc.0).map_err(|e| SyncError::contract("users.json", e)).or_raise();
     let (_, sha256) = document_bytes(&doc.0);
-    run_lock().or_raise();
+    // The run's lock: a one-document call waits for a run in progress instead of racing it.
+    apply::jobs::wait_for_run_lock().or_raise();
     let config = apply::settings::load().or_raise();
     let options = UsersOptions { guard: config.guard(), allow_mass_deletion, dry_run: false };
     let auth = AuthBackend::from_config(&config).or_raise();

@@ -26,9 +26,6 @@ pub enum SyncError {
     /// An argument a caller passed that cannot be used.
     #[error("{0}")]
     Argument(String),
-    /// Another run holds the lock.
-    #[error("{0}")]
-    Busy(String),
     /// A statement run through SPI failed.
     #[error("database statement failed: {0}")]
     Spi(String),
@@ -51,7 +48,6 @@ impl SyncError {
             SyncError::Contract { .. } | SyncError::Argument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             SyncError::Config(ConfigError::Invalid(_) | ConfigError::Unknown(_)) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             SyncError::Config(ConfigError::Missing(_)) => PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
-            SyncError::Busy(_) => PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
             SyncError::Spi(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             SyncError::Backend(_) => PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
             SyncError::Azure(e) => match e.kind {
@@ -70,7 +66,6 @@ impl SyncError {
         match self {
             SyncError::Config(ConfigError::Missing(_)) => Some("SELECT * FROM azure_sync.show_config() lists every setting and what is set"),
             SyncError::Config(ConfigError::Unknown(_)) => Some("SELECT name FROM azure_sync.show_config() lists the settings"),
-            SyncError::Busy(_) => Some("wait for it to end: SELECT * FROM azure_sync.recent_runs shows when it does"),
             SyncError::Contract { .. } => Some("SELECT * FROM unnest(azure_sync.validate('users' or 'schedule', doc)) lists every problem"),
             SyncError::Azure(e) if e.kind == AzureErrorKind::TooLarge => Some("raise the cap with azure_sync.configure(max_blob_bytes => ...)"),
             _ => None,

@@ -6,7 +6,6 @@ use crate::error::SyncError;
 use crate::plan::companies::{CompanyRow, GroupRow, Stored};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// The stored rows of these groups.
@@ -53,13 +52,12 @@ pub fn upsert_groups(rows: &[GroupRow], generated_at: Timestamp) -> Result<(), S
     if rows.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = rows.iter().map(|g| json!({"id": g.id, "name": g.name, "is_active": g.is_active})).collect();
     Spi::run_with_args(
         "INSERT INTO azure_sync.service_company_groups AS g (id, name, is_active, source_generated_at)
          SELECT x.id, x.name, x.is_active, $2::timestamptz FROM jsonb_to_recordset($1) AS x(id bigint, name text, is_active boolean)
          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, is_active = EXCLUDED.is_active,
              source_generated_at = EXCLUDED.source_generated_at, updated_at = now()",
-        &[JsonB(serde_json::Value::Array(rows)).into(), generated_at.to_iso().into()],
+        &[JsonB(serde_json::to_value(rows).expect("plain data")).into(), generated_at.to_iso().into()],
     )?;
     Ok(())
 }
@@ -69,13 +67,6 @@ pub fn upsert_companies(rows: &[CompanyRow], generated_at: Timestamp) -> Result<
     if rows.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = rows
-        .iter()
-        .map(|c| {
-            json!({"id": c.id, "group_id": c.group_id, "name": c.name, "is_active": c.is_active,
-                   "time_zone_id": c.time_zone_id, "feature_toggles": c.feature_toggles})
-        })
-        .collect();
     Spi::run_with_args(
         "INSERT INTO azure_sync.companies AS c (id, group_id, name, is_active, time_zone_id, feature_toggles, source_generated_at)
          SELECT x.id, x.group_id, x.name, x.is_active, x.time_zone_id, x.feature_toggles, $2::timestamptz
@@ -83,7 +74,7 @@ pub fn upsert_companies(rows: &[CompanyRow], generated_at: Timestamp) -> Result<
          ON CONFLICT (id) DO UPDATE SET group_id = EXCLUDED.group_id, name = EXCLUDED.name, is_active = EXCLUDED.is_active,
              time_zone_id = EXCLUDED.time_zone_id, feature_toggles = EXCLUDED.feature_toggles,
              source_generated_at = EXCLUDED.source_generated_at, updated_at = now()",
-        &[JsonB(serde_json::Value::Array(rows)).into(), generated_at.to_iso().into()],
+        &[JsonB(serde_json::to_value(rows).expect("plain data")).into(), generated_at.to_iso().into()],
     )?;
     Ok(())
 }

@@ -15,6 +15,12 @@ pub fn try_run_lock() -> Result<bool, SyncError> {
     Ok(Spi::get_one_with_args::<bool>("SELECT pg_try_advisory_xact_lock($1)", &[RUN_LOCK_KEY.into()])? == Some(true))
 }
 
+/// Wait for the run lock (a cancel or statement_timeout ends the wait, as any lock wait).
+pub fn wait_for_run_lock() -> Result<(), SyncError> {
+    Spi::run_with_args("SELECT pg_advisory_xact_lock($1)", &[RUN_LOCK_KEY.into()])?;
+    Ok(())
+}
+
 /// Store the run's row; returns its id.
 pub fn record(summary: &RunSummary, started_at: Timestamp) -> Result<i64, SyncError> {
     let errors = serde_json::to_value(&summary.errors).expect("plain data");

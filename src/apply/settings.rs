@@ -48,18 +48,26 @@ pub fn load() -> Result<Config, SyncError> {
     Ok(Config::from_stored(values))
 }
 
+/// A (name, value) row of `azure_sync.settings` or `azure_sync.secrets`; '' deletes it.
+fn store_row(table: &str, name: &str, value: &str) -> Result<(), SyncError> {
+    if value.is_empty() {
+        Spi::run_with_args(&format!("DELETE FROM azure_sync.{table} WHERE name = $1"), &[name.into()])?;
+    } else {
+        Spi::run_with_args(
+            &format!(
+                "INSERT INTO azure_sync.{table} (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()"
+            ),
+            &[name.into(), value.into()],
+        )?;
+    }
+    Ok(())
+}
+
 /// Store one value ('' removes it, back to its default); it was checked by the caller.
 pub fn store(setting: &Setting, value: &str) -> Result<(), SyncError> {
     if !setting.is_secret() {
-        if value.is_empty() {
-            Spi::run_with_args("DELETE FROM azure_sync.settings WHERE name = $1", &[setting.name.into()])?;
-        } else {
-            Spi::run_with_args(
-                "INSERT INTO azure_sync.settings (name, value) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-                &[setting.name.into(), value.into()],
-            )?;
-        }
+        store_row("settings", setting.name, value)?;
     } else if vault_present()? {
         let name = vault_name(setting.name);
         let existing = optional(Spi::get_one_with_args::<pgrx::Uuid>("SELECT id FROM vault.secrets WHERE name = $1", &[name.clone().into()]))?.flatten();
@@ -67,14 +75,8 @@ pub fn store(setting: &Setting, value: &str) -> Result<(), SyncError> {
             Some(id) => Spi::run_with_args("SELECT vault.update_secret($1, $2)", &[id.into(), value.into()])?,
             None => Spi::run_with_args("SELECT vault.create_secret($1, $2, 'azure_sync credential')", &[value.into(), name.into()])?,
         }
-    } else if value.is_empty() {
-        Spi::run_with_args("DELETE FROM azure_sync.secrets WHERE name = $1", &[setting.name.into()])?;
     } else {
-        Spi::run_with_args(
-            "INSERT INTO azure_sync.secrets (name, value) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-            &[setting.name.into(), value.into()],
-        )?;
+        store_row("secrets", setting.name, value)?;
     }
     Ok(())
 }

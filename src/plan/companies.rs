@@ -6,17 +6,19 @@
 use super::{freshness, Freshness};
 use crate::clock::Timestamp;
 use crate::contract::{ScheduleFile, UsersFile};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialised, a row is what the SQL that writes it reads (jsonb_to_recordset).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GroupRow {
     pub id: i64,
     pub name: String,
     pub is_active: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompanyRow {
     pub id: i64,
     pub group_id: i64,
