@@ -36,20 +36,29 @@ def contents(db):
             for t in TABLES}
 
 
+# What pg_dump's binary-upgrade mode writes that differs between any two databases: the OIDs
+# and freeze horizons it pins, sequence positions (data), and the session key of \restrict.
+# None of it is schema.
+VOLATILE = ("binary_upgrade_set_next", "binary_upgrade_set_record_init_privs", "relfrozenxid", "pg_catalog.setval(", "\\restrict", "\\unrestrict")
+
+
 def schema_dump(cluster, dbname):
     """The extension's objects as pg_dump writes them. Binary-upgrade mode is the one mode in
     which pg_dump writes an extension's member objects one by one instead of a bare CREATE
-    EXTENSION; the lines that pin OIDs differ between any two databases and are left out."""
+    EXTENSION; statements that only pin OIDs are left out, as are comments."""
     out = subprocess.run([str(harness.PG_BIN / "pg_dump"), "--schema-only", "--binary-upgrade", "--no-comments",
                           "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "-d", dbname],
                          check=True, capture_output=True, text=True).stdout
-    keep = []
+    statements, current = [], []
     for line in out.splitlines():
-        if "binary_upgrade_set_next" in line or "binary_upgrade_set_record_init_privs" in line or line.startswith("--"):
+        if line.startswith("--") or not line.strip():
             continue
-        keep.append(re.sub(r"'\d+'::pg_catalog\.oid", "'<oid>'::pg_catalog.oid", line))
-    text = "\n".join(keep)
-    # Only what belongs to azure_sync: pg_dump also writes the database's own settings.
+        current.append(line)
+        if line.rstrip().endswith(";") or line.startswith("\\"):
+            statements.append("\n".join(current))
+            current = []
+    kept = [re.sub(r"'\d+'::pg_catalog\.oid", "'<oid>'::pg_catalog.oid", st) for st in statements if not any(v in st for v in VOLATILE)]
+    text = "\n".join(kept)
     assert "CREATE TABLE azure_sync.sync_jobs" in text, text[:2000]
     return text
 
