@@ -24,7 +24,11 @@ CREATE FUNCTION azure_sync.configure(
 	"max_retries" bigint DEFAULT NULL,
 	"list_page_size" bigint DEFAULT NULL,
 	"delete_max_fraction" double precision DEFAULT NULL,
-	"delete_max_count" bigint DEFAULT NULL
+	"delete_max_count" bigint DEFAULT NULL,
+	"max_clock_skew_minutes" bigint DEFAULT NULL,
+	"max_list_pages" bigint DEFAULT NULL,
+	"max_run_seconds" bigint DEFAULT NULL,
+	"allowance_hours" bigint DEFAULT NULL
 ) RETURNS TABLE (
 	"name" TEXT,
 	"value" TEXT,
@@ -35,4 +39,34 @@ CREATE FUNCTION azure_sync.configure(
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'configure_wrapper';
 -- As finalize.sql does for every function: only the owner, and whom the owner grants.
-REVOKE ALL ON FUNCTION azure_sync.configure(text, text, text, text, text, text, text, bigint, bigint, bigint, bigint, bigint, bigint, double precision, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION azure_sync.configure(text, text, text, text, text, text, text, bigint, bigint, bigint, bigint, bigint, bigint, double precision, bigint, bigint, bigint, bigint, bigint) FROM PUBLIC;
+
+-- A version that fails for good (contract, size, rejection) is remembered by its ETag and not
+-- downloaded again until it changes.
+ALTER TABLE azure_sync.blob_state ADD COLUMN permanently_failed_etag text;
+CREATE OR REPLACE VIEW azure_sync.failing_blobs AS
+SELECT blob_name, kind, consecutive_failures, last_failed_at, last_error, applied_at AS last_applied_at,
+       permanently_failed_etag IS NULL AS retried
+FROM azure_sync.blob_state
+WHERE consecutive_failures > 0
+ORDER BY consecutive_failures DESC, blob_name;
+
+-- Deletions held back by the guard: an allowance has the next run apply users.json again.
+ALTER TABLE azure_sync.users_file_state ADD COLUMN deletions_blocked integer NOT NULL DEFAULT 0;
+
+-- Allowances expire, and may carry a maximum number of deletions.
+ALTER TABLE azure_sync.deletion_allowances ADD COLUMN max_count integer, ADD COLUMN expires_at timestamptz;
+DROP FUNCTION azure_sync.allow_mass_deletion(text);
+CREATE FUNCTION azure_sync.allow_mass_deletion(
+	"reason" TEXT DEFAULT NULL,
+	"max_count" INT DEFAULT NULL
+) RETURNS bigint
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'allow_mass_deletion_wrapper';
+REVOKE ALL ON FUNCTION azure_sync.allow_mass_deletion(text, integer) FROM PUBLIC;
+
+-- A DBA's repair for GeneratedAt stamps from the future that 0.1.0 stored.
+CREATE FUNCTION azure_sync.clear_future_stamps() RETURNS jsonb
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'clear_future_stamps_wrapper';
+REVOKE ALL ON FUNCTION azure_sync.clear_future_stamps() FROM PUBLIC;

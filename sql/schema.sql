@@ -118,7 +118,10 @@ CREATE TABLE azure_sync.blob_state (
     applied_at           timestamptz,
     last_error           text,
     last_failed_at       timestamptz,
-    consecutive_failures integer NOT NULL DEFAULT 0
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    -- The ETag of a version that failed in a way that will repeat (contract, size, rejection):
+    -- not downloaded again until the ETag changes, and reported by every run meanwhile.
+    permanently_failed_etag text
 );
 
 -- The users.json last applied (one row): an older GeneratedAt is never applied after it.
@@ -126,7 +129,9 @@ CREATE TABLE azure_sync.users_file_state (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     generated_at   timestamptz NOT NULL,
     content_sha256 text NOT NULL,
-    applied_at     timestamptz NOT NULL DEFAULT now()
+    applied_at     timestamptz NOT NULL DEFAULT now(),
+    -- Deletions the guard held back: a DBA's allowance has the next run apply it again.
+    deletions_blocked integer NOT NULL DEFAULT 0
 );
 
 -- One-time permissions, granted by a DBA, to pass the mass-deletion guard once.
@@ -136,7 +141,10 @@ CREATE TABLE azure_sync.deletion_allowances (
     granted_at timestamptz NOT NULL DEFAULT now(),
     reason     text,
     used_at    timestamptz,
-    users_deleted integer
+    users_deleted integer,
+    -- At most this many deletions (NULL: any number), and not after this time.
+    max_count  integer,
+    expires_at timestamptz
 );
 CREATE INDEX deletion_allowances_unused_idx ON azure_sync.deletion_allowances (id) WHERE used_at IS NULL;
 
@@ -212,9 +220,11 @@ FROM azure_sync.companies c
 LEFT JOIN azure_sync.schedule_data s ON s.service_company_id = c.id
 GROUP BY c.id, c.name;
 
--- Blobs whose last attempts failed, worst first.
+-- Blobs whose last attempts failed, worst first; `retried` is false for a version that fails
+-- for good (it waits for a new ETag).
 CREATE VIEW azure_sync.failing_blobs AS
-SELECT blob_name, kind, consecutive_failures, last_failed_at, last_error, applied_at AS last_applied_at
+SELECT blob_name, kind, consecutive_failures, last_failed_at, last_error, applied_at AS last_applied_at,
+       permanently_failed_etag IS NULL AS retried
 FROM azure_sync.blob_state
 WHERE consecutive_failures > 0
 ORDER BY consecutive_failures DESC, blob_name;

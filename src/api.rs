@@ -24,8 +24,11 @@ fn document_bytes(doc: &serde_json::Value) -> (Vec<u8>, String) {
     (bytes, sha256)
 }
 
+/// A summary as the caller gets it: secrets masked, and no NUL (jsonb cannot hold it).
 fn to_jsonb(value: impl serde::Serialize) -> JsonB {
-    JsonB(serde_json::to_value(value).expect("summaries serialise"))
+    let mut json = serde_json::to_value(value).expect("summaries serialise");
+    crate::redact::scrub_json(&mut json);
+    JsonB(json)
 }
 
 /// Every problem of a document against the file contract, as `path: message`; empty when valid.
@@ -55,7 +58,8 @@ fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB
     // The run's lock: a one-document call waits for a run in progress instead of racing it.
     apply::jobs::wait_for_run_lock().or_raise();
     let config = apply::settings::load().or_raise();
-    let input = ScheduleInput { file: &file, bytes: &bytes, sha256: &sha256, blob_name, blob_etag: None, upload: Upload::NotAttempted };
+    let not_after = config.not_after();
+    let input = ScheduleInput { file: &file, bytes: &bytes, sha256: &sha256, blob_name, blob_etag: None, upload: Upload::NotAttempted, not_after };
     let outcome = apply_schedule(&input, &StorageBackend::from_config(&config).or_raise(), false).or_raise();
     to_jsonb(outcome)
 }
@@ -69,18 +73,35 @@ fn sync_users(doc: JsonB, allow_mass_deletion: default!(bool, false)) -> JsonB {
     // The run's lock: a one-document call waits for a run in progress instead of racing it.
     apply::jobs::wait_for_run_lock().or_raise();
     let config = apply::settings::load().or_raise();
-    let options = UsersOptions { guard: config.guard(), allow_mass_deletion, dry_run: false };
+    let options = UsersOptions { guard: config.guard(), allow_mass_deletion, dry_run: false, not_after: config.not_after() };
     let auth = AuthBackend::from_config(&config).or_raise();
     let mut progress = |step: &str| crate::run::progress::report(&format!("azure_sync.sync_users: {step}"));
     to_jsonb(sync_users_file(&file, &sha256, &auth, &options, &mut progress).or_raise())
 }
 
-/// Let the next users sync delete past the deletion guard, once. Returns the allowance id.
+/// Let the next users sync delete past the deletion guard, once, within `allowance_hours` and,
+/// when `max_count` is given, for at most that many deletions. A run applies the users.json
+/// whose deletions were held back again without waiting for a new export. Returns the
+/// allowance id.
 #[pg_extern]
-fn allow_mass_deletion(reason: default!(Option<&str>, "NULL")) -> i64 {
-    let id = apply::users::grant_deletion_allowance(reason).or_raise();
-    pgrx::notice!("azure_sync: the next users sync may delete past the deletion guard, once (allowance {id})");
+fn allow_mass_deletion(reason: default!(Option<&str>, "NULL"), max_count: default!(Option<i32>, "NULL")) -> i64 {
+    if max_count.is_some_and(|n| n < 0) {
+        SyncError::Argument("max_count must be 0 or more (NULL: any number)".into()).raise();
+    }
+    let hours = apply::settings::load().or_raise().allowance_hours();
+    let id = apply::users::grant_deletion_allowance(reason, max_count, hours).or_raise();
+    let most = max_count.map(|n| format!(" of at most {n} users")).unwrap_or_default();
+    pgrx::notice!("azure_sync: the next users sync may delete{most} past the deletion guard, once, within {hours} hour(s) (allowance {id})");
     id
+}
+
+/// Reset GeneratedAt stamps later than now plus max_clock_skew_minutes, which an upstream
+/// clock gone wrong left before such stamps were refused; they would make every later export
+/// look stale. Returns how many were reset, table by table.
+#[pg_extern]
+fn clear_future_stamps() -> JsonB {
+    let not_after = apply::settings::load().or_raise().not_after();
+    to_jsonb(apply::repair::clear_future_stamps(not_after).or_raise())
 }
 
 fn config_rows() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
@@ -163,9 +184,9 @@ fn list_blobs() -> TableIterator<
 > {
     let client = blob_client().or_raise();
     let worker_client = client.clone();
-    let listing = crate::remote::off_main_thread(move || worker_client.list_all(|_| {})).or_raise();
+    let listing = crate::remote::off_main_thread(move |stop| worker_client.list_all(stop, None)).map_err(SyncError::Worker).or_raise().or_raise();
     pgrx::notice!("azure_sync: listed {} blobs in {} page(s) from {}", listing.len(), client.request_counts().0, client.container().describe());
-    let applied = apply::blobs::applied_etags().or_raise();
+    let applied = apply::blobs::memory().or_raise();
     let rows: Vec<_> = listing
         .into_iter()
         .map(|b| {
@@ -188,7 +209,7 @@ fn list_blobs() -> TableIterator<
 fn download_blob(name: &str, if_none_match: default!(Option<&str>, "NULL")) -> Option<Vec<u8>> {
     let client = blob_client().or_raise();
     let (owned, etag) = (name.to_string(), if_none_match.map(str::to_string));
-    match crate::remote::off_main_thread(move || client.get(&owned, etag.as_deref())).or_raise() {
+    match crate::remote::off_main_thread(move |_| client.get(&owned, etag.as_deref())).map_err(SyncError::Worker).or_raise().or_raise() {
         crate::azure::Fetched::Blob { bytes, .. } => Some(bytes),
         crate::azure::Fetched::NotModified => None,
     }

@@ -5,6 +5,7 @@
 //! is pure.
 
 use crate::azure::{ClientOptions, Container, Credential};
+use crate::clock::Timestamp;
 use crate::http::RetryPolicy;
 use crate::plan::users::DeletionGuard;
 use crate::redact;
@@ -34,6 +35,10 @@ macro_rules! for_each_setting {
             list_page_size: integer(1, 5000), "5000", "List Blobs page size (maxresults)";
             delete_max_fraction: fraction, "0.10", "deletion guard: share of current users";
             delete_max_count: integer(0, i64::MAX), "5", "deletion guard: number of users";
+            max_clock_skew_minutes: integer(0, 10080), "60", "a GeneratedAt later than now plus this is refused";
+            max_list_pages: integer(1, i64::MAX), "1000", "a listing of more pages is refused (a looping server)";
+            max_run_seconds: integer(0, i64::MAX), "3600", "a run starts no new work after this (0: no limit)";
+            allowance_hours: integer(1, 8760), "24", "a deletion allowance unused this long expires";
         }
     };
 }
@@ -211,6 +216,16 @@ impl Config {
         Duration::from_millis(self.request_timeout_ms() as u64)
     }
 
+    /// The latest GeneratedAt believed now (plan::refuse_future).
+    pub fn not_after(&self) -> Timestamp {
+        Timestamp(Timestamp::now().0 + self.max_clock_skew_minutes() * 60 * 1_000_000)
+    }
+
+    /// How long a run may start new work; None: no limit.
+    pub fn run_limit(&self) -> Option<Duration> {
+        Some(self.max_run_seconds()).filter(|s| *s > 0).map(|s| Duration::from_secs(s as u64))
+    }
+
     pub fn client_options(&self) -> ClientOptions {
         ClientOptions {
             connect_timeout: self.connect_timeout(),
@@ -218,6 +233,7 @@ impl Config {
             retry: self.retry(),
             max_blob_bytes: self.max_blob_bytes() as u64,
             page_size: self.list_page_size() as u32,
+            max_pages: self.max_list_pages() as u64,
         }
     }
 

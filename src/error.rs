@@ -26,6 +26,12 @@ pub enum SyncError {
     /// An argument a caller passed that cannot be used.
     #[error("{0}")]
     Argument(String),
+    /// Input refused as a whole (a GeneratedAt from the future).
+    #[error("{0}")]
+    Refused(String),
+    /// A worker thread panicked or vanished: a defect of azure_sync, reported, never silent.
+    #[error("{0}")]
+    Worker(String),
     /// A statement run through SPI failed.
     #[error("database statement failed: {0}")]
     Spi(String),
@@ -45,7 +51,8 @@ impl SyncError {
     pub fn sqlstate(&self) -> PgSqlErrorCode {
         use AzureErrorKind as K;
         match self {
-            SyncError::Contract { .. } | SyncError::Argument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            SyncError::Contract { .. } | SyncError::Argument(_) | SyncError::Refused(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            SyncError::Worker(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             SyncError::Config(ConfigError::Invalid(_) | ConfigError::Unknown(_)) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             SyncError::Config(ConfigError::Missing(_)) => PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
             SyncError::Spi(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,

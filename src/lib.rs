@@ -34,6 +34,20 @@ mod pgrx_tests;
 
 ::pgrx::pg_module_magic!(name, version);
 
+/// Runs once when a backend loads the library.
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    // A cancel, a timeout or a refusal must read as PostgreSQL's own message: pgrx attaches a
+    // Rust backtrace to every ERROR that crosses Rust whenever backtraces are enabled, which
+    // is noise for a DBA and in cron.job_run_details. A developer who wants them sets
+    // RUST_LIB_BACKTRACE=1 in the server's environment.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: a backend is single-threaded while it loads a library; no thread of ours
+        // exists yet to read the environment meanwhile.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") }
+    }
+}
+
 // Tables, indexes and grants are plain versioned SQL in sql/; the functions come from
 // #[pg_extern]s; the last file revokes what PUBLIC must not have once everything exists.
 // Each release also ships sql/azure_sync--<previous>--<this>.sql for ALTER EXTENSION UPDATE.

@@ -126,8 +126,14 @@ pub struct RunSummary {
     pub blobs_listed: usize,
     pub blobs_ignored: usize,
     pub blobs_unchanged: usize,
+    /// Blobs this run set out to download (changed, new, or named ambiguously).
+    pub blobs_changed: usize,
     pub blobs_downloaded: usize,
     pub blobs_failed: usize,
+    /// Versions that failed for good in an earlier run and were not downloaded again.
+    pub blobs_still_failing: usize,
+    /// Changed blobs not reached before max_run_seconds: the next run takes them.
+    pub blobs_left_for_next_run: usize,
     pub schedules_applied: usize,
     pub schedules_unchanged: usize,
     pub schedules_stale: usize,
@@ -141,6 +147,8 @@ pub struct RunSummary {
     pub storage_backend: String,
     pub auth_backend: String,
     pub errors: Vec<BlobError>,
+    /// The versions counted in blobs_still_failing, with their last error.
+    pub still_failing: Vec<BlobError>,
     pub warnings: Vec<String>,
     pub sas_expires_at: Option<String>,
     pub timings: Timings,
@@ -150,13 +158,20 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// Failed: nothing could be done (no listing), or every changed blob failed.
-    /// Partial: some blobs failed. Succeeded: none did.
-    pub fn settle_status(&mut self, listing_failed: bool) {
-        let attempted = self.blobs_listed - self.blobs_ignored - self.blobs_unchanged;
-        self.status = if listing_failed || (attempted > 0 && self.blobs_failed == attempted) {
+    /// Failed: the run could not go on (no listing, an unexpected error), or every changed
+    /// blob failed. Partial: something is not as upstream has it (a blob failed now or still
+    /// fails, users failed, deletions were held back, blobs were left for the next run).
+    /// Succeeded: everything is.
+    pub fn settle_status(&mut self, run_failed: bool) {
+        let attempted = self.blobs_changed;
+        self.status = if run_failed || (attempted > 0 && self.blobs_failed >= attempted) {
             RunStatus::Failed
-        } else if self.blobs_failed > 0 || self.user_counts.users_failed > 0 {
+        } else if self.blobs_failed > 0
+            || self.blobs_still_failing > 0
+            || self.blobs_left_for_next_run > 0
+            || self.user_counts.users_failed > 0
+            || self.user_counts.user_deletions_blocked > 0
+        {
             RunStatus::Partial
         } else {
             RunStatus::Succeeded
@@ -168,24 +183,29 @@ impl RunSummary {
 mod tests {
     use super::*;
 
-    fn summary(listed: usize, unchanged: usize, failed: usize) -> RunSummary {
-        RunSummary { blobs_listed: listed, blobs_unchanged: unchanged, blobs_failed: failed, ..Default::default() }
+    fn settled(s: RunSummary, run_failed: bool) -> RunStatus {
+        let mut s = s;
+        s.settle_status(run_failed);
+        s.status
     }
 
     #[test]
     fn status_follows_the_failures() {
-        let mut s = summary(10, 10, 0);
-        s.settle_status(false);
-        assert_eq!(s.status, RunStatus::Succeeded);
-        let mut s = summary(10, 5, 1);
-        s.settle_status(false);
-        assert_eq!(s.status, RunStatus::Partial);
-        let mut s = summary(10, 5, 5);
-        s.settle_status(false);
-        assert_eq!(s.status, RunStatus::Failed);
-        let mut s = summary(0, 0, 0);
-        s.settle_status(true);
-        assert_eq!(s.status, RunStatus::Failed);
+        let changed = |n, failed| RunSummary { blobs_changed: n, blobs_failed: failed, ..Default::default() };
+        assert_eq!(settled(changed(0, 0), false), RunStatus::Succeeded);
+        assert_eq!(settled(changed(5, 1), false), RunStatus::Partial);
+        assert_eq!(settled(changed(5, 5), false), RunStatus::Failed);
+        assert_eq!(settled(changed(0, 0), true), RunStatus::Failed);
+    }
+
+    #[test]
+    fn what_is_not_as_upstream_has_it_makes_a_run_partial() {
+        let still = RunSummary { blobs_still_failing: 1, ..Default::default() };
+        assert_eq!(settled(still, false), RunStatus::Partial, "a no-op run beside a broken file");
+        let held = RunSummary { user_counts: UserCounts { user_deletions_blocked: 30, ..Default::default() }, ..Default::default() };
+        assert_eq!(settled(held, false), RunStatus::Partial);
+        let left = RunSummary { blobs_changed: 9, blobs_left_for_next_run: 4, ..Default::default() };
+        assert_eq!(settled(left, false), RunStatus::Partial);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Secrets never leave the extension in text: SAS signatures, account keys, bearer tokens and
 //! every configured secret value are replaced by `*****` (what the Azure SDKs log) in anything
-//! we print: errors, NOTICEs, sync_jobs, pg_stat_activity.
+//! we print: errors, NOTICEs, sync_jobs, pg_stat_activity. And nothing we print can carry a NUL,
+//! which PostgreSQL's text cannot hold: it is spelled `\u0000` instead, so a report about
+//! hostile input is always written.
 
 use std::sync::Mutex;
 
@@ -58,7 +60,30 @@ pub fn scrub(text: &str) -> String {
             t = t.replace(secret.as_str(), MASK);
         }
     }
+    if t.contains('\0') {
+        t = t.replace('\0', "\\u0000");
+    }
     t
+}
+
+/// `scrub` every string (and key) of a JSON value: a summary on its way into jsonb.
+pub fn scrub_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => *s = scrub(s),
+        Value::Array(items) => items.iter_mut().for_each(scrub_json),
+        Value::Object(fields) => {
+            let scrubbed: serde_json::Map<String, Value> = std::mem::take(fields)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    scrub_json(&mut v);
+                    (scrub(&k), v)
+                })
+                .collect();
+            *fields = scrubbed;
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +103,14 @@ mod tests {
         assert_eq!(scrub(cs), "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=*****;EndpointSuffix=core.windows.net");
         assert_eq!(scrub("Authorization: Bearer eyJhbGciOi.x.y"), "Authorization: Bearer *****");
         assert_eq!(scrub("Authorization: SharedKey acct:c2lnbmF0dXJl"), "Authorization: SharedKey *****");
+    }
+
+    #[test]
+    fn nul_is_spelled_out_everywhere() {
+        assert_eq!(scrub("Email \"a\0b\" refused"), "Email \"a\\u0000b\" refused");
+        let mut v = serde_json::json!({"errors": [{"reason": "x\0y"}], "k\0": 1});
+        scrub_json(&mut v);
+        assert_eq!(v, serde_json::json!({"errors": [{"reason": "x\\u0000y"}], "k\\u0000": 1}));
     }
 
     #[test]

@@ -23,8 +23,10 @@ pub fn wait_for_run_lock() -> Result<(), SyncError> {
 
 /// Store the run's row; returns its id.
 pub fn record(summary: &RunSummary, started_at: Timestamp) -> Result<i64, SyncError> {
-    let errors = serde_json::to_value(&summary.errors).expect("plain data");
-    let whole = serde_json::to_value(summary).expect("plain data");
+    let (mut errors, mut whole) = (serde_json::to_value(&summary.errors).expect("plain data"), serde_json::to_value(summary).expect("plain data"));
+    // Whatever hostile input the summary reports, its row can be written.
+    crate::redact::scrub_json(&mut errors);
+    crate::redact::scrub_json(&mut whole);
     let id = Spi::get_one_with_args::<i64>(
         "INSERT INTO azure_sync.sync_jobs (started_at, finished_at, status, trigger, dry_run, blobs_listed, blobs_unchanged,
              blobs_downloaded, blobs_failed, schedules_applied, users_created, users_updated, users_unchanged, users_deleted,

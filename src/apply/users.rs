@@ -30,30 +30,50 @@ pub fn last_applied() -> Result<Option<Timestamp>, SyncError> {
     Ok(optional(Spi::get_one::<i64>(&sql))?.flatten().map(Timestamp))
 }
 
-/// Remember the users.json just applied.
-pub fn record_users_file(generated_at: Timestamp, sha256: &str) -> Result<(), SyncError> {
+/// Remember the users.json just applied, and how many deletions the guard held back in it.
+pub fn record_users_file(generated_at: Timestamp, sha256: &str, deletions_blocked: usize) -> Result<(), SyncError> {
     Spi::run_with_args(
-        "INSERT INTO azure_sync.users_file_state (singleton, generated_at, content_sha256, applied_at)
-         VALUES (true, $1::timestamptz, $2, now())
+        "INSERT INTO azure_sync.users_file_state (singleton, generated_at, content_sha256, applied_at, deletions_blocked)
+         VALUES (true, $1::timestamptz, $2, now(), $3)
          ON CONFLICT (singleton) DO UPDATE SET generated_at = EXCLUDED.generated_at,
-             content_sha256 = EXCLUDED.content_sha256, applied_at = now()",
-        &[generated_at.to_iso().into(), sha256.into()],
+             content_sha256 = EXCLUDED.content_sha256, applied_at = now(), deletions_blocked = EXCLUDED.deletions_blocked",
+        &[generated_at.to_iso().into(), sha256.into(), (deletions_blocked as i32).into()],
     )?;
     Ok(())
 }
 
-/// A DBA's one-time permission to pass the deletion guard; returns its id.
-pub fn grant_deletion_allowance(reason: Option<&str>) -> Result<i64, SyncError> {
-    let id = Spi::get_one_with_args::<i64>("INSERT INTO azure_sync.deletion_allowances (reason) VALUES ($1) RETURNING id", &[reason.into()])?;
+/// A DBA's one-time permission to pass the deletion guard, valid for `hours`, for at most
+/// `max_count` deletions when given; returns its id.
+pub fn grant_deletion_allowance(reason: Option<&str>, max_count: Option<i32>, hours: i64) -> Result<i64, SyncError> {
+    let id = Spi::get_one_with_args::<i64>(
+        "INSERT INTO azure_sync.deletion_allowances (reason, max_count, expires_at) VALUES ($1, $2, now() + make_interval(hours => $3::int)) RETURNING id",
+        &[reason.into(), max_count.into(), hours.into()],
+    )?;
     Ok(id.expect("RETURNING gives a row"))
 }
 
-/// The oldest unused allowance, locked so that two syncs cannot both use it.
-pub fn unused_allowance() -> Result<Option<i64>, SyncError> {
-    Ok(optional(Spi::get_one::<i64>(
-        "SELECT id FROM azure_sync.deletion_allowances WHERE used_at IS NULL ORDER BY id LIMIT 1 FOR UPDATE",
-    ))?
-    .flatten())
+/// The most permissive unused, unexpired allowance (id, max count), oldest first among
+/// equals, locked so that two syncs cannot both use it. (One too small for an export stays
+/// unused and must not hide a larger one granted after it.)
+pub fn unused_allowance() -> Result<Option<(i64, Option<usize>)>, SyncError> {
+    let row = optional(Spi::get_two::<i64, i32>(
+        "SELECT id, max_count FROM azure_sync.deletion_allowances
+         WHERE used_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+         ORDER BY max_count DESC NULLS FIRST, id LIMIT 1 FOR UPDATE",
+    ))?;
+    Ok(match row {
+        Some((Some(id), max_count)) => Some((id, max_count.map(|n| n.max(0) as usize))),
+        _ => None,
+    })
+}
+
+/// The last users.json applied held deletions back and an allowance now waits for them.
+pub fn allowed_deletions_pending() -> Result<bool, SyncError> {
+    Ok(Spi::get_one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM azure_sync.users_file_state WHERE deletions_blocked > 0)
+            AND EXISTS (SELECT 1 FROM azure_sync.deletion_allowances WHERE used_at IS NULL AND (expires_at IS NULL OR expires_at > now()))",
+    )?
+    .unwrap_or(false))
 }
 
 pub fn mark_allowance_used(id: i64, users_deleted: usize) -> Result<(), SyncError> {

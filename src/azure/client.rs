@@ -8,8 +8,9 @@ use super::listing::{parse_page, BlobItem, ListPage};
 use super::sign;
 use crate::clock::{http_date, Timestamp};
 use crate::http::{self, encode::percent_encode, Attempted, BodyError, Failure, RetryPolicy};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// A service version Azurite 3.35 and Azure both accept.
 pub const API_VERSION: &str = "2021-12-02";
@@ -28,6 +29,8 @@ pub struct ClientOptions {
     pub max_blob_bytes: u64,
     /// `maxresults` per listing page (Azure's own maximum is 5,000).
     pub page_size: u32,
+    /// A listing of more pages is refused: a server that loops must not hold a run forever.
+    pub max_pages: u64,
 }
 
 /// What Get Blob gave.
@@ -196,19 +199,43 @@ impl BlobClient {
     }
 
     /// Every blob of the container, page after page until NextMarker is empty (never judged
-    /// by a page's length). `between_pages` runs after each page with the count so far: the
-    /// caller checks for cancellation and reports progress there.
-    pub fn list_all(&self, mut between_pages: impl FnMut(usize)) -> Result<Vec<BlobItem>, AzureError> {
-        let mut all = vec![];
-        let mut marker: Option<String> = None;
+    /// by a page's length). Bounded: a NextMarker seen before (a looping server), more than
+    /// `max_pages` pages, `stop` raised (the caller was cancelled) or `deadline` passed end it
+    /// with an error between pages.
+    pub fn list_all(&self, stop: &AtomicBool, deadline: Option<Instant>) -> Result<Vec<BlobItem>, AzureError> {
+        let (mut all, mut marker, mut seen) = (vec![], None::<String>, HashSet::new());
+        let mut pages = 0u64;
+        let refuse = |message: String| AzureError {
+            kind: AzureErrorKind::Protocol,
+            operation: "list blobs",
+            target: self.container_target(),
+            status: None,
+            code: None,
+            message,
+            hint: None,
+            attempts: 1,
+        };
         loop {
             let page = self.list_page(marker.as_deref())?;
+            pages += 1;
             all.extend(page.blobs);
-            between_pages(all.len());
-            match page.next_marker {
-                Some(m) => marker = Some(m),
-                None => return Ok(all),
+            let Some(next) = page.next_marker else { return Ok(all) };
+            if !seen.insert(next.clone()) {
+                return Err(refuse(format!("the server answered page {pages} with a NextMarker it had already given: it is looping, so the listing stopped")));
             }
+            if pages >= self.options.max_pages {
+                return Err(refuse(format!(
+                    "the container lists more than {pages} pages of {} blobs (max_list_pages): refused as a looping server",
+                    self.options.page_size
+                )));
+            }
+            if stop.load(Ordering::SeqCst) {
+                return Err(refuse("the listing was stopped (the statement ended)".into()));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(refuse(format!("still listing after {pages} pages when the run's time ran out (max_run_seconds)")));
+            }
+            marker = Some(next);
         }
     }
 

@@ -88,7 +88,7 @@ impl<'de> Visitor<'de> for OutlineSeed {
 
 /// Parse and check a schedule file from its bytes.
 pub fn read_schedule_bytes(bytes: &[u8]) -> Result<ScheduleFile, ContractError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_slice(super::without_bom(bytes));
     let outline = de::DeserializeSeed::deserialize(OutlineSeed { keep_object: true }, &mut de)
         .and_then(|o| de.end().map(|()| o))
         .map_err(|e| ContractError::at_root(format!("not valid JSON: {e}")))?;
@@ -136,5 +136,8 @@ mod tests {
             same_as_tree(doc);
         }
         assert_eq!(read_schedule_bytes(include_bytes!("../../tests/fixtures/sample/1_schedules.json")).unwrap().job_count, 2);
+        let with_bom = [&b"\xEF\xBB\xBF"[..], include_bytes!("../../tests/fixtures/sample/1_schedules.json")].concat();
+        assert_eq!(read_schedule_bytes(&with_bom).unwrap().job_count, 2, "a .NET byte order mark is accepted");
+        assert!(parse_json(&with_bom).is_ok());
     }
 }

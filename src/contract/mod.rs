@@ -115,9 +115,18 @@ pub(crate) fn finish<T>(r: Reader, value: Option<T>) -> Result<T, ContractError>
     }
 }
 
+/// The UTF-8 byte order mark, which .NET writes at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The document without a leading byte order mark: what is parsed, hashed and stored (JSON
+/// readers, PostgreSQL's jsonb among them, refuse one).
+pub fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(BOM).unwrap_or(bytes)
+}
+
 /// Raw bytes to JSON; a syntax error says where (line and column) without quoting the input.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ContractError> {
-    serde_json::from_slice(bytes).map_err(|e| ContractError::at_root(format!("not valid JSON: {e}")))
+    serde_json::from_slice(without_bom(bytes)).map_err(|e| ContractError::at_root(format!("not valid JSON: {e}")))
 }
 
 pub fn read_users(doc: &Value) -> Result<UsersFile, ContractError> {

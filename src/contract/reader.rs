@@ -54,6 +54,25 @@ impl fmt::Display for Problem {
 /// otherwise produce an error message as large as itself.
 pub const MAX_PROBLEMS: usize = 50;
 
+/// PostgreSQL's text cannot hold NUL: such text is refused where it enters, by its path,
+/// never truncated.
+pub const NUL_REFUSED: &str = "contains a NUL character (\\u0000), which PostgreSQL text cannot hold";
+
+/// The path of the first string (key or value) inside `v` that holds a NUL.
+pub fn first_nul(v: &Value, path: &Path) -> Option<String> {
+    match v {
+        Value::String(s) if s.contains('\0') => Some(path.to_string()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| first_nul(item, &path.index(i))),
+        Value::Object(fields) => fields.iter().find_map(|(k, item)| {
+            if k.contains('\0') {
+                return Some(format!("{path} (a key)"));
+            }
+            first_nul(item, &path.key(k))
+        }),
+        _ => None,
+    }
+}
+
 /// Longest text accepted in a name-like field. Upstream names are short; a multi-megabyte
 /// string is a broken export, not a name.
 pub const MAX_TEXT_CHARS: usize = 1024;
@@ -154,6 +173,10 @@ impl Reader {
 
     fn text_value<'v>(&mut self, v: &'v Value, path: &Path, max_chars: usize) -> Option<&'v str> {
         match v {
+            Value::String(s) if s.contains('\0') => {
+                self.fail(path, NUL_REFUSED);
+                None
+            }
             Value::String(s) => {
                 // Byte length bounds char count from above: only count chars when it matters.
                 if s.len() > max_chars && s.chars().count() > max_chars {

@@ -1,6 +1,6 @@
 //! `{ServiceCompanyId}_schedules.json`: one company's jobs over a rolling window.
 
-use super::reader::{Path, Reader};
+use super::reader::{first_nul, Path, Reader, NUL_REFUSED};
 use crate::clock::{Date, Timestamp};
 use serde_json::{Map, Value};
 
@@ -35,7 +35,13 @@ pub(crate) fn read(r: &mut Reader, doc: &Value) -> Option<ScheduleFile> {
     let end = r.date(obj, &root, "DateRangeEnd");
     let feature_toggles = match obj.get("FeatureToggles") {
         None | Some(Value::Null) => Some(Map::new()),
-        Some(v) => r.object(v, &root.key("FeatureToggles")).cloned(),
+        Some(v) => {
+            // Kept as jsonb, which cannot hold NUL either.
+            if let Some(at) = first_nul(v, &root.key("FeatureToggles")) {
+                r.fail(&root.key("FeatureToggles"), format!("{at} {NUL_REFUSED}"));
+            }
+            r.object(v, &root.key("FeatureToggles")).cloned()
+        }
     };
     let jobs = r.array(obj, &root, "Jobs");
     if let (Some(s), Some(e)) = (&start, &end) {

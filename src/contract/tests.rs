@@ -164,3 +164,27 @@ fn the_json_schemas_are_valid_json_and_name_the_required_fields() {
         assert!(req.contains(&json!(f)), "{f}");
     }
 }
+
+#[test]
+fn text_holding_nul_is_refused_by_path_a_user_alone_or_the_file() {
+    // A user's own text: that user is refused, the rest of the file reads.
+    let users = USERS.replacen("\"maria.lopez@example.com\"", "\"maria\\u0000@example.com\"", 1);
+    let file = read_users(&parse_json(users.as_bytes()).unwrap()).unwrap();
+    let refused: Vec<&UserEntry> = file.entries.iter().filter(|e| e.refused.is_some()).collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].user_id, "5f0c9a64-2b1e-4f43-9c55-0d7a1a2b3c01");
+    assert_eq!(
+        refused[0].refused.as_deref(),
+        Some("ServiceCompanyGroups[0].ServiceCompanies[0].Users[1].Email contains a NUL character (\\u0000), which PostgreSQL text cannot hold")
+    );
+    assert_eq!(refused[0].email, None, "nothing of the refused text travels on");
+    let roles = USERS.replacen("\"Roles\": [\"Employee\"]", "\"Roles\": [\"Emp\\u0000\"]", 1);
+    assert!(read_users(&parse_json(roles.as_bytes()).unwrap()).unwrap().entries.iter().any(|e| e.refused.as_deref().is_some_and(|r| r.contains(".Roles[0] contains a NUL"))));
+    // The file's own text: the file is refused, by path, never truncated.
+    let company = USERS.replacen("\"Charleston\"", "\"Charles\\u0000ton\"", 1);
+    let e = read_users(&parse_json(company.as_bytes()).unwrap()).unwrap_err();
+    assert_eq!(e.to_string(), "ServiceCompanyGroups[0].ServiceCompanies[0].Name: contains a NUL character (\\u0000), which PostgreSQL text cannot hold");
+    let schedule = SCHEDULE_1.replacen("\"FeatureToggles\": {", "\"FeatureToggles\": {\"Hide\\u0000\": true, ", 1);
+    let e = crate::contract::read_schedule_bytes(schedule.as_bytes()).unwrap_err();
+    assert_eq!(e.to_string(), "FeatureToggles: FeatureToggles (a key) contains a NUL character (\\u0000), which PostgreSQL text cannot hold");
+}

@@ -1,6 +1,6 @@
 //! `users.json`: every user of every company, nested group → company → user.
 
-use super::reader::{Path, Reader};
+use super::reader::{first_nul, Path, Reader, NUL_REFUSED};
 use crate::clock::Timestamp;
 use serde_json::Value;
 
@@ -43,6 +43,9 @@ pub struct UserEntry {
     pub company_id: i64,
     /// Where the entry stands in the document, for messages.
     pub path: String,
+    /// Why this user cannot be synced although the file can (text PostgreSQL cannot hold):
+    /// the user is reported and left as stored, the rest proceed. Their other fields are empty.
+    pub refused: Option<String>,
 }
 
 pub(super) fn read(r: &mut Reader, doc: &Value) -> Option<UsersFile> {
@@ -96,9 +99,31 @@ fn read_company(r: &mut Reader, c: &Value, cp: &Path, group_id: Option<i64>, fil
     }
 }
 
+/// The user's own text that PostgreSQL cannot hold, as `path contains a NUL...`.
+fn refusal(uobj: &serde_json::Map<String, Value>, up: &Path) -> Option<String> {
+    ["Email", "FirstName", "LastName", "FullName", "Roles"]
+        .iter()
+        .find_map(|key| uobj.get(*key).and_then(|v| first_nul(v, &up.key(key))))
+        .map(|at| format!("{at} {NUL_REFUSED}"))
+}
+
 fn read_user(r: &mut Reader, u: &Value, up: &Path, company_id: Option<i64>) -> Option<UserEntry> {
     let uobj = r.object(u, up)?;
     let user_id = r.uuid(uobj, up, "UserId");
+    if let Some(reason) = refusal(uobj, up) {
+        return Some(UserEntry {
+            user_id: user_id?,
+            email: None,
+            employee_information_id: None,
+            first_name: None,
+            last_name: None,
+            full_name: None,
+            roles: vec![],
+            company_id: company_id?,
+            path: up.to_string(),
+            refused: Some(reason),
+        });
+    }
     let email = r.optional_text(uobj, up, "Email");
     let eid = r.optional_integer(uobj, up, "EmployeeInformationId");
     let first = r.optional_text(uobj, up, "FirstName");
@@ -137,5 +162,6 @@ fn read_user(r: &mut Reader, u: &Value, up: &Path, company_id: Option<i64>) -> O
         roles: roles?,
         company_id: company_id?,
         path: up.to_string(),
+        refused: None,
     })
 }

@@ -54,3 +54,11 @@ pub fn users_doc(n: usize, generated_at: &str) -> Value {
     json!({"GeneratedAt": generated_at, "ServiceCompanyGroups": [
         {"ServiceCompanyGroupId": 10, "ServiceCompanyGroupName": "Test Group", "IsActive": true, "ServiceCompanies": companies}]})
 }
+
+/// The three sample documents synced as a DBA would: (schedule 1, schedule 2, users).
+pub fn sync_samples() -> (Value, Value, Value) {
+    let s1 = call_json("SELECT azure_sync.sync_schedule($1, '1_schedules.json')", sample("1_schedules.json"));
+    let s2 = call_json("SELECT azure_sync.sync_schedule($1, '2_schedules.json')", sample("2_schedules.json"));
+    let u = call_json("SELECT azure_sync.sync_users($1)", sample("users.json"));
+    (s1, s2, u)
+}

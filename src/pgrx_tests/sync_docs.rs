@@ -10,12 +10,6 @@ mod tests {
 const SYNC_USERS: &str = "SELECT azure_sync.sync_users($1)";
 const SYNC_USERS_ALLOWED: &str = "SELECT azure_sync.sync_users($1, allow_mass_deletion => true)";
 
-fn sync_samples() -> (Value, Value, Value) {
-    let s1 = call_json("SELECT azure_sync.sync_schedule($1, '1_schedules.json')", sample("1_schedules.json"));
-    let s2 = call_json("SELECT azure_sync.sync_schedule($1, '2_schedules.json')", sample("2_schedules.json"));
-    let u = call_json(SYNC_USERS, sample("users.json"));
-    (s1, s2, u)
-}
 
 #[pg_test]
 fn first_sync_of_the_samples_writes_every_table() {
@@ -245,7 +239,7 @@ fn validate_lists_problems_and_is_empty_when_valid() {
 fn sync_functions_are_not_executable_by_public_and_secrets_stay_private() {
     Spi::run("CREATE ROLE azure_sync_test_reader").unwrap();
     Spi::run("GRANT USAGE ON SCHEMA azure_sync TO azure_sync_test_reader").unwrap();
-    for f in ["azure_sync.sync_users(jsonb, boolean)", "azure_sync.sync_schedule(jsonb, text)", "azure_sync.allow_mass_deletion(text)", "azure_sync.show_config()"] {
+    for f in ["azure_sync.sync_users(jsonb, boolean)", "azure_sync.sync_schedule(jsonb, text)", "azure_sync.allow_mass_deletion(text, integer)", "azure_sync.show_config()"] {
         let can = Spi::get_one::<bool>(&format!("SELECT has_function_privilege('azure_sync_test_reader', '{f}', 'EXECUTE')")).unwrap();
         assert_eq!(can, Some(false), "{f}");
     }

@@ -24,8 +24,12 @@ pub enum ScheduleDecision {
 }
 
 /// `blob_name`: the name the file came from, when it came from the container (a DBA's
-/// direct call may give none).
-pub fn decide(file: &ScheduleFile, blob_name: Option<&str>, content_sha256: &str, stored: Option<&StoredSchedule>) -> ScheduleDecision {
+/// direct call may give none). `not_after`: the latest GeneratedAt believed (see
+/// `refuse_future`).
+pub fn decide(file: &ScheduleFile, blob_name: Option<&str>, content_sha256: &str, stored: Option<&StoredSchedule>, not_after: Timestamp) -> ScheduleDecision {
+    if let Some(reason) = super::refuse_future(file.generated_at, not_after) {
+        return ScheduleDecision::Rejected(reason);
+    }
     if let Some(name) = blob_name {
         match BlobKind::of(name) {
             BlobKind::Schedule(n) if n == file.service_company_id => {}
@@ -59,6 +63,9 @@ mod tests {
     use crate::clock::Date;
     use crate::contract::read_schedule;
 
+    /// A `not_after` far from the sample's GeneratedAt.
+    const LATER: Timestamp = Timestamp(i64::MAX);
+
     fn file() -> ScheduleFile {
         let v = serde_json::from_str(include_str!("../../tests/fixtures/sample/1_schedules.json")).unwrap();
         read_schedule(&v).unwrap()
@@ -66,32 +73,34 @@ mod tests {
 
     #[test]
     fn first_file_of_a_day_makes_a_new_row() {
-        assert_eq!(decide(&file(), Some("1_schedules.json"), "h", None), ScheduleDecision::Apply { new_row: true });
+        assert_eq!(decide(&file(), Some("1_schedules.json"), "h", None, LATER), ScheduleDecision::Apply { new_row: true });
         assert_eq!(storage_path(&file()), "1/2025-12-10/schedule.json");
     }
 
     #[test]
     fn company_must_agree_with_blob_name() {
-        match decide(&file(), Some("7_schedules.json"), "h", None) {
+        match decide(&file(), Some("7_schedules.json"), "h", None, LATER) {
             ScheduleDecision::Rejected(why) => {
                 assert_eq!(why, "ServiceCompanyId 1 disagrees with the blob name \"7_schedules.json\" (company 7)")
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(decide(&file(), Some("notes.json"), "h", None), ScheduleDecision::Rejected(_)));
-        assert!(matches!(decide(&file(), None, "h", None), ScheduleDecision::Apply { .. }));
+        assert!(matches!(decide(&file(), Some("notes.json"), "h", None, LATER), ScheduleDecision::Rejected(_)));
+        assert!(matches!(decide(&file(), None, "h", None, LATER), ScheduleDecision::Apply { .. }));
     }
 
     #[test]
     fn never_regress_and_skip_identical() {
         let f = file();
         let newer = StoredSchedule { generated_at: Timestamp(f.generated_at.0 + 1), content_sha256: "x".into() };
-        assert_eq!(decide(&f, None, "h", Some(&newer)), ScheduleDecision::Stale { stored: newer.generated_at });
+        assert_eq!(decide(&f, None, "h", Some(&newer), LATER), ScheduleDecision::Stale { stored: newer.generated_at });
         let same = StoredSchedule { generated_at: f.generated_at, content_sha256: "h".into() };
-        assert_eq!(decide(&f, None, "h", Some(&same)), ScheduleDecision::Unchanged);
-        assert_eq!(decide(&f, None, "other", Some(&same)), ScheduleDecision::Apply { new_row: false });
+        assert_eq!(decide(&f, None, "h", Some(&same), LATER), ScheduleDecision::Unchanged);
+        assert_eq!(decide(&f, None, "other", Some(&same), LATER), ScheduleDecision::Apply { new_row: false });
         let older = StoredSchedule { generated_at: Timestamp(f.generated_at.0 - 1), content_sha256: "x".into() };
-        assert_eq!(decide(&f, None, "h", Some(&older)), ScheduleDecision::Apply { new_row: false });
+        assert_eq!(decide(&f, None, "h", Some(&older), LATER), ScheduleDecision::Apply { new_row: false });
+        let future = Timestamp(f.generated_at.0 - 1);
+        assert!(matches!(decide(&f, None, "h", None, future), ScheduleDecision::Rejected(r) if r.contains("later than")));
         let mut next_day = f.clone();
         next_day.date_range_start = Date::parse("2025-12-11").unwrap();
         assert_eq!(storage_path(&next_day), "1/2025-12-11/schedule.json");

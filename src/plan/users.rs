@@ -52,9 +52,9 @@ pub enum DeletionPermission {
     Guarded,
     /// The caller allows it for this call (`sync_users(..., allow_mass_deletion => true)`).
     ForThisCall,
-    /// A DBA's unused one-time allowance (its id): used, and so consumed, only when the guard
-    /// would block.
-    Allowance(i64),
+    /// A DBA's unused, unexpired one-time allowance: used, and so consumed, only when the
+    /// guard would block, and only for at most `max_count` deletions when it says so.
+    Allowance { id: i64, max_count: Option<usize> },
 }
 
 impl DeletionGuard {
@@ -163,6 +163,7 @@ fn merge(entries: &[UserEntry], warnings: &mut Vec<String>) -> Vec<(DesiredUserD
         }
         out.push((
             DesiredUserDraft {
+                refused: m.entries.iter().find_map(|&i| entries[i].refused.clone()),
                 id: head.user_id.clone(),
                 first_name: head.first_name.clone(),
                 last_name: head.last_name.clone(),
@@ -176,6 +177,8 @@ fn merge(entries: &[UserEntry], warnings: &mut Vec<String>) -> Vec<(DesiredUserD
 }
 
 struct DesiredUserDraft {
+    /// Any appearance refused (text PostgreSQL cannot hold): the user is left as stored.
+    refused: Option<String>,
     id: String,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -203,7 +206,15 @@ pub fn plan_users(entries: &[UserEntry], existing: &[ExistingUser], guard: &Dele
                 deleting = false;
             }
             DeletionPermission::ForThisCall => {}
-            DeletionPermission::Allowance(id) => plan.allowance_used = Some(id),
+            DeletionPermission::Allowance { id, max_count: Some(max) } if absent.len() > max => {
+                plan.warnings.push(format!(
+                    "allowance {id} allows at most {max} deletions and this export would delete {}: nobody deleted, the allowance kept",
+                    absent.len()
+                ));
+                plan.deletions_blocked = absent.len();
+                deleting = false;
+            }
+            DeletionPermission::Allowance { id, .. } => plan.allowance_used = Some(id),
         }
     }
     if deleting {
@@ -223,6 +234,7 @@ pub fn plan_users(entries: &[UserEntry], existing: &[ExistingUser], guard: &Dele
     let mut claims: HashMap<String, Vec<&str>> = HashMap::new();
     for (d, email) in &drafts {
         let n = match email.as_deref().map(str::trim) {
+            _ if d.refused.is_some() => Err(String::new()),
             None | Some("") => Err("no email address: cannot sign in by magic link".to_string()),
             Some(raw) => normalise_email(raw).ok_or_else(|| format!("{raw:?} is not a valid email address")),
         };
@@ -235,6 +247,11 @@ pub fn plan_users(entries: &[UserEntry], existing: &[ExistingUser], guard: &Dele
     let existing_by_id: HashMap<&str, &ExistingUser> = existing.iter().map(|u| (u.id.as_str(), u)).collect();
     for ((draft, raw_email), email) in drafts.iter().zip(normalised) {
         let reject = |reason: String| Rejection { user_id: draft.id.clone(), email: raw_email.clone(), reason };
+        if let Some(reason) = &draft.refused {
+            // Present (so never deleted for it), but neither created nor changed.
+            plan.rejected.push(reject(reason.clone()));
+            continue;
+        }
         let email = match email {
             Ok(e) => e,
             Err(reason) => {

@@ -3,9 +3,11 @@
 //! The pool's bounded channel keeps memory to a few blobs however many change: a worker
 //! waits until the main thread has applied what came before.
 
-use crate::azure::{AzureError, BlobClient, Fetched};
+use crate::azure::{AzureError, AzureErrorKind, BlobClient, Fetched};
 use crate::backends::storage_api::{StorageApi, Upload};
+use crate::clock::Timestamp;
 use crate::contract::{self, BlobKind, ContractError, ScheduleFile};
+use crate::plan::blobs::Download;
 use crate::plan::schedule::{decide, storage_path, ScheduleDecision, StoredSchedule};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -43,6 +45,8 @@ pub struct Uploader {
     pub stored: HashMap<(i64, String), StoredSchedule>,
     /// The first day `stored` covers: a file for an earlier day is left to the main thread.
     pub covers_from: String,
+    /// The latest GeneratedAt believed (plan::refuse_future).
+    pub not_after: Timestamp,
 }
 
 impl Uploader {
@@ -51,7 +55,7 @@ impl Uploader {
         if day < self.covers_from.as_str() {
             return Upload::NotAttempted;
         }
-        match decide(file, Some(name), sha256, self.stored.get(&(file.service_company_id, day.to_string()))) {
+        match decide(file, Some(name), sha256, self.stored.get(&(file.service_company_id, day.to_string())), self.not_after) {
             ScheduleDecision::Apply { .. } => match self.api.put(&self.bucket, &storage_path(file), bytes) {
                 Ok(()) => Upload::Done,
                 Err(e) => Upload::Failed(e),
@@ -65,6 +69,19 @@ impl Uploader {
 pub enum FetchError {
     Azure(AzureError),
     Contract(ContractError),
+    /// The worker panicked on this blob (hostile input we did not foresee).
+    Panicked(String),
+}
+
+impl FetchError {
+    /// Will the same version fail the same way again? Then it is not downloaded again until
+    /// its ETag changes. The network, the service and credentials may recover by themselves.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            FetchError::Azure(e) => e.kind == AzureErrorKind::TooLarge,
+            FetchError::Contract(_) | FetchError::Panicked(_) => true,
+        }
+    }
 }
 
 impl std::fmt::Display for FetchError {
@@ -72,45 +89,52 @@ impl std::fmt::Display for FetchError {
         match self {
             FetchError::Azure(e) => write!(f, "{e}"),
             FetchError::Contract(e) => write!(f, "breaks the file contract: {e}"),
+            FetchError::Panicked(message) => write!(f, "reading it panicked ({message}): reported as a defect of azure_sync"),
         }
     }
 }
 
 #[derive(Debug)]
 pub struct Downloaded {
-    pub name: String,
-    pub kind: BlobKind,
+    pub job: Download,
     pub result: Result<Blob, FetchError>,
 }
 
-fn fetch_one(client: &BlobClient, uploader: Option<&Uploader>, name: &str, kind: BlobKind) -> Result<Blob, FetchError> {
-    let (bytes, etag, sha256) = match client.get(name, None).map_err(FetchError::Azure)? {
+fn fetch_one(client: &BlobClient, uploader: Option<&Uploader>, job: &Download) -> Result<Blob, FetchError> {
+    let (mut bytes, etag, mut sha256) = match client.get(&job.name, None).map_err(FetchError::Azure)? {
         Fetched::Blob { bytes, etag, sha256 } => (bytes, etag, sha256),
         Fetched::NotModified => unreachable!("no If-None-Match was sent"),
     };
+    let bom_free = contract::without_bom(&bytes).len();
+    if bom_free < bytes.len() {
+        // Stored and hashed without the byte order mark: readers of the snapshot refuse one.
+        bytes.drain(..bytes.len() - bom_free);
+        sha256 = crate::digest::sha256_hex(&bytes);
+    }
     // Only the typed record travels on with the bytes: a schedule's jobs are never built as
     // a JSON tree at all.
-    let (parsed, upload) = match kind {
+    let (parsed, upload) = match job.kind {
         BlobKind::Users => (Parsed::UsersUnparsed, Upload::NotAttempted),
         _ => {
             let file = contract::read_schedule_bytes(&bytes).map_err(FetchError::Contract)?;
-            let upload = uploader.map(|u| u.upload_if_applying(name, &file, &bytes, &sha256)).unwrap_or(Upload::NotAttempted);
+            let upload = uploader.map(|u| u.upload_if_applying(&job.name, &file, &bytes, &sha256)).unwrap_or(Upload::NotAttempted);
             (Parsed::Schedule(file), upload)
         }
     };
     Ok(Blob { bytes, etag, sha256, parsed, upload })
 }
 
-/// Start `workers` threads over `jobs`; results come in completion order.
-pub fn spawn(
-    client: Arc<BlobClient>,
-    uploader: Option<Arc<Uploader>>,
-    jobs: Vec<(String, BlobKind)>,
-    workers: usize,
-    stop: Arc<AtomicBool>,
-) -> Receiver<Downloaded> {
-    crate::pool::spawn(jobs, workers, stop, move |(name, kind)| {
-        let result = fetch_one(&client, uploader.as_deref(), &name, kind);
-        Downloaded { name, kind, result }
-    })
+/// Start `workers` threads over `jobs`; results come in completion order, one per job, a
+/// panic included.
+pub fn spawn(client: Arc<BlobClient>, uploader: Option<Arc<Uploader>>, jobs: Vec<Download>, workers: usize, stop: Arc<AtomicBool>) -> Receiver<Downloaded> {
+    crate::pool::spawn(
+        jobs,
+        workers,
+        stop,
+        move |job| {
+            let result = fetch_one(&client, uploader.as_deref(), &job);
+            Downloaded { job, result }
+        },
+        |job, message| Downloaded { job, result: Err(FetchError::Panicked(message)) },
+    )
 }

@@ -5,6 +5,7 @@ use super::headers::write_headers;
 use crate::apply::schedule::{store_object, stored_version, upsert_row, RowSource};
 use crate::backends::storage_api::Upload;
 use crate::backends::StorageBackend;
+use crate::clock::Timestamp;
 use crate::contract::ScheduleFile;
 use crate::error::SyncError;
 use crate::outcome::{ScheduleOutcome, ScheduleStatus};
@@ -20,11 +21,13 @@ pub struct ScheduleInput<'a> {
     pub blob_etag: Option<&'a str>,
     /// Whether a download worker already uploaded the bytes to Storage.
     pub upload: Upload,
+    /// The latest GeneratedAt believed (plan::refuse_future).
+    pub not_after: Timestamp,
 }
 
 pub fn apply_schedule(input: &ScheduleInput, storage: &StorageBackend, dry_run: bool) -> Result<ScheduleOutcome, SyncError> {
     let file = input.file;
-    let decision = decide(file, input.blob_name, input.sha256, stored_version(file)?.as_ref());
+    let decision = decide(file, input.blob_name, input.sha256, stored_version(file)?.as_ref(), input.not_after);
     let mut outcome = ScheduleOutcome {
         status: ScheduleStatus::Applied,
         service_company_id: file.service_company_id,
@@ -77,7 +80,7 @@ fn store_document(storage: &StorageBackend, path: &str, input: &ScheduleInput) -
             Upload::Failed(e) => Err(SyncError::Backend(e.clone())),
             Upload::NotAttempted => {
                 let (api, bucket, path, bytes) = (api.clone(), bucket.clone(), path.to_string(), input.bytes.to_vec());
-                Ok(crate::remote::off_main_thread(move || api.put(&bucket, &path, &bytes))?)
+                Ok(crate::remote::off_main_thread(move |_| api.put(&bucket, &path, &bytes)).map_err(SyncError::Worker)??)
             }
         },
     }

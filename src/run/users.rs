@@ -11,7 +11,8 @@ use crate::error::SyncError;
 use crate::outcome::{UserCounts, UsersOutcome, UsersStatus};
 use crate::plan::companies::Headers;
 use crate::plan::users::{plan_users, DeletionGuard, DeletionPermission, DesiredUser, Rejection, UserPlan};
-use crate::plan::{freshness, Freshness};
+use crate::clock::Timestamp;
+use crate::plan::{freshness, refuse_future, Freshness};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -20,10 +21,15 @@ pub struct UsersOptions {
     /// The caller allows deletions beyond the guard for this call.
     pub allow_mass_deletion: bool,
     pub dry_run: bool,
+    /// The latest GeneratedAt believed (plan::refuse_future).
+    pub not_after: Timestamp,
 }
 
 /// `progress` hears each step (shown in pg_stat_activity by the caller).
 pub fn sync_users(file: &UsersFile, sha256: &str, auth: &AuthBackend, options: &UsersOptions, progress: &mut dyn FnMut(&str)) -> Result<UsersOutcome, SyncError> {
+    if let Some(reason) = refuse_future(file.generated_at, options.not_after) {
+        return Err(SyncError::Refused(format!("users.json: {reason}")));
+    }
     let stored = sql::last_applied()?;
     let mut outcome = UsersOutcome {
         generated_at: file.generated_at.to_iso(),
@@ -44,7 +50,7 @@ pub fn sync_users(file: &UsersFile, sha256: &str, auth: &AuthBackend, options: &
     let existing = sql::existing_users()?;
     let permission = match (options.allow_mass_deletion, sql::unused_allowance()?) {
         (true, _) => DeletionPermission::ForThisCall,
-        (false, Some(id)) => DeletionPermission::Allowance(id),
+        (false, Some((id, max_count))) => DeletionPermission::Allowance { id, max_count },
         (false, None) => DeletionPermission::Guarded,
     };
     let mut plan = plan_users(&file.entries, &existing, &options.guard, permission);
@@ -88,7 +94,7 @@ pub fn sync_users(file: &UsersFile, sha256: &str, auth: &AuthBackend, options: &
     sql::delete_profiles(&plan.delete)?;
     let changed: Vec<&DesiredUser> = plan.create.iter().chain(&plan.update).collect();
     sql::write_profiles(&changed, progress)?;
-    sql::record_users_file(file.generated_at, sha256)?;
+    sql::record_users_file(file.generated_at, sha256, plan.deletions_blocked)?;
     progress("done");
     outcome.status = UsersStatus::Applied;
     Ok(outcome)
@@ -101,28 +107,28 @@ pub fn sync_users(file: &UsersFile, sha256: &str, auth: &AuthBackend, options: &
 fn sync_auth_users(api: &Arc<GoTrue>, concurrency: usize, plan: &mut UserPlan) -> Vec<Rejection> {
     let mut failures = vec![];
     let deleter = api.clone();
-    let deleted = crate::remote::parallel_map(std::mem::take(&mut plan.delete), concurrency, move |id| {
-        let result = deleter.delete(&id);
-        (id, result)
-    });
-    for (id, result) in deleted {
+    let ids = std::mem::take(&mut plan.delete);
+    let deleted = crate::remote::parallel_map(ids.clone(), concurrency, move |id| deleter.delete(&id));
+    for (id, result) in ids.into_iter().zip(deleted) {
         match result {
-            Ok(()) => plan.delete.push(id),
-            Err(e) => failures.push(Rejection { user_id: id, email: None, reason: e.to_string() }),
+            Ok(Ok(())) => plan.delete.push(id),
+            Ok(Err(e)) => failures.push(Rejection { user_id: id, email: None, reason: e.to_string() }),
+            Err(panic) => failures.push(Rejection { user_id: id, email: None, reason: panic }),
         }
     }
     let writer = api.clone();
     let to_write: Vec<(bool, DesiredUser)> =
         std::mem::take(&mut plan.create).into_iter().map(|u| (true, u)).chain(std::mem::take(&mut plan.update).into_iter().map(|u| (false, u))).collect();
-    let written = crate::remote::parallel_map(to_write, concurrency, move |(is_new, user)| {
-        let result = if is_new { writer.create_or_update(&user) } else { writer.update_or_create(&user) };
-        (is_new, user, result)
+    let written = crate::remote::parallel_map(to_write.clone(), concurrency, move |(is_new, user)| {
+        if is_new { writer.create_or_update(&user) } else { writer.update_or_create(&user) }
     });
-    for (is_new, user, result) in written {
+    for ((is_new, user), result) in to_write.into_iter().zip(written) {
+        let failed = |reason: String| Rejection { user_id: user.id.clone(), email: Some(user.email.clone()), reason };
         match result {
-            Ok(_) if is_new => plan.create.push(user),
-            Ok(_) => plan.update.push(user),
-            Err(e) => failures.push(Rejection { user_id: user.id.clone(), email: Some(user.email.clone()), reason: e.to_string() }),
+            Ok(Ok(_)) if is_new => plan.create.push(user),
+            Ok(Ok(_)) => plan.update.push(user),
+            Ok(Err(e)) => failures.push(failed(e.to_string())),
+            Err(panic) => failures.push(failed(panic)),
         }
     }
     failures

@@ -4,9 +4,13 @@ import os
 import sys
 from pathlib import Path
 
+import uuid
+from datetime import date, datetime, timezone
+
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import generate  # noqa: E402
 import harness  # noqa: E402
 
 WORKDIR = Path(os.environ.get("AZURE_SYNC_WORKDIR", "/tmp/azure_sync_work"))
@@ -54,3 +58,30 @@ def configure(db, **settings):
     """azure_sync.configure() with named arguments."""
     args = ", ".join(f"{k} => %s" for k in settings)
     db.execute(f"SELECT * FROM azure_sync.configure({args})", list(settings.values()))
+
+
+START = date(2025, 12, 10)
+T0 = datetime(2025, 12, 10, 6, 0, tzinfo=timezone.utc)
+TABLES = ["service_company_groups", "companies", "user_profiles", "company_memberships", "schedule_data",
+          "stored_objects", "blob_state", "users_file_state", "sync_jobs", "deletion_allowances"]
+
+
+def run(db, **args):
+    params = ", ".join(f"{k} => {v}" for k, v in args.items())
+    return db.execute(f"SELECT azure_sync.run({params})").fetchone()[0]
+
+
+def counts(db):
+    return {t: db.execute(f"SELECT count(*) FROM azure_sync.{t}").fetchone()[0] for t in TABLES}
+
+
+@pytest.fixture
+def container(azurite, db):
+    """A fresh container of 8 companies (3 jobs a day) and 40 users, configured by SAS URL."""
+    name = f"run-{uuid.uuid4().hex[:12]}"
+    pop = generate.Population(3, companies=8, groups=2, users=40)
+    blobs = generate.build(pop, 3, START, T0)
+    blobs["notes/readme.txt"] = b"not for the sync"
+    cc = generate.write_container(azurite.service(), name, blobs)
+    configure(db, azure_url=azurite.container_sas_url(name, "rl", expiry_hours=24 * 60))
+    return {"name": name, "pop": pop, "blobs": blobs, "client": cc}

@@ -75,9 +75,11 @@ class StallingServer:
 
 class DelayingProxy:
     """Forwards every request to Azurite, holding blob downloads (not listings) for `delay`
-    seconds: downloads that take long enough to cancel in the middle of."""
+    seconds: downloads that take long enough to cancel in the middle of. `strip_etags` takes
+    the ETags out of listings (a server that sends none)."""
 
-    def __init__(self, target_port, delay=2.0):
+    def __init__(self, target_port, delay=2.0, strip_etags=False):
+        import re
         import urllib.request
         outer = self
         self.delay = delay
@@ -98,6 +100,8 @@ class DelayingProxy:
                     status, headers, body = resp.status, resp.headers, resp.read()
                 except urllib.error.HTTPError as e:
                     status, headers, body = e.code, e.headers, e.read()
+                if strip_etags and "comp=list" in self.path:
+                    body = re.sub(rb"<Etag>[^<]*</Etag>", b"", body)
                 self.send_response(status)
                 for k, v in headers.items():
                     if k.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -114,6 +118,38 @@ class DelayingProxy:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class LoopingListing:
+    """A listing server that never ends: the same NextMarker every time (`repeat=True`), or a
+    new one every time. Counts its requests."""
+
+    def __init__(self, repeat=True):
+        outer = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # see standins/supabase.py
+
+            def do_GET(self):
+                outer.requests += 1
+                marker = "same" if repeat else f"page{outer.requests}"
+                body = LISTING.replace("<NextMarker />", f"<NextMarker>{marker}</NextMarker>").encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -9,35 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 import generate
-from conftest import SEEN_ERRORS, configure, sql_error
+from conftest import SEEN_ERRORS, START, T0, configure, counts, run, sql_error
 from stand_ins import DelayingProxy
-
-START = date(2025, 12, 10)
-T0 = datetime(2025, 12, 10, 6, 0, tzinfo=timezone.utc)
-TABLES = ["service_company_groups", "companies", "user_profiles", "company_memberships", "schedule_data",
-          "stored_objects", "blob_state", "users_file_state", "sync_jobs", "deletion_allowances"]
-
-
-def run(db, **args):
-    params = ", ".join(f"{k} => {v}" for k, v in args.items())
-    return db.execute(f"SELECT azure_sync.run({params})").fetchone()[0]
-
-
-def counts(db):
-    return {t: db.execute(f"SELECT count(*) FROM azure_sync.{t}").fetchone()[0] for t in TABLES}
-
-
-@pytest.fixture
-def container(azurite, db):
-    """A fresh container of 8 companies (3 jobs a day) and 40 users, configured by SAS URL."""
-    name = f"run-{uuid.uuid4().hex[:12]}"
-    pop = generate.Population(3, companies=8, groups=2, users=40)
-    blobs = generate.build(pop, 3, START, T0)
-    blobs["notes/readme.txt"] = b"not for the sync"
-    cc = generate.write_container(azurite.service(), name, blobs)
-    configure(db, azure_url=azurite.container_sas_url(name, "rl", expiry_hours=24 * 60))
-    return {"name": name, "pop": pop, "blobs": blobs, "client": cc}
-
 
 def test_first_run_applies_everything_and_the_second_downloads_nothing(db, container):
     first = run(db)
@@ -113,12 +86,19 @@ def test_a_malformed_schedule_file_fails_alone(db, container):
     assert db.execute("SELECT job_count, content_sha256 FROM azure_sync.schedule_data WHERE service_company_id = 5").fetchone() == before
     stored = db.execute("SELECT errors FROM azure_sync.sync_jobs ORDER BY id DESC LIMIT 1").fetchone()[0]
     assert {e["blob"] for e in stored} == {"5_schedules.json", "6_schedules.json"}
-    failing = db.execute("SELECT blob_name, consecutive_failures FROM azure_sync.failing_blobs").fetchall()
-    assert failing == [("5_schedules.json", 1), ("6_schedules.json", 1)]
-    # Failed blobs are tried again next run (and fail again), the rest stays unchanged.
+    failing = db.execute("SELECT blob_name, consecutive_failures, retried FROM azure_sync.failing_blobs").fetchall()
+    assert failing == [("5_schedules.json", 1, False), ("6_schedules.json", 1, False)]
+    # A failure that will repeat is not downloaded again while the blob's ETag stays, yet it
+    # stays visible: every run lists it and stays partial until it is fixed.
     again = run(db)
-    assert again["blobs_downloaded"] == 0 and again["blobs_failed"] == 2 and again["get_requests"] == 2
-    assert db.execute("SELECT blobs_failing_repeatedly FROM azure_sync.status").fetchone()[0] == 2
+    assert (again["status"], again["get_requests"], again["blobs_downloaded"], again["blobs_failed"]) == ("partial", 0, 0, 0), again
+    assert again["blobs_still_failing"] == 2
+    assert {e["blob"] for e in again["still_failing"]} == {"5_schedules.json", "6_schedules.json"}
+    assert again["still_failing"][0]["reason"].startswith("breaks the file contract")
+    # Fixed upstream (a new ETag): downloaded and applied at once.
+    cc.upload_blob("5_schedules.json", generate.schedule_file(pop, pop.companies[4], 3, START, T0 + timedelta(hours=2), version=3), overwrite=True)
+    fixed = run(db)
+    assert (fixed["get_requests"], fixed["schedules_applied"], fixed["blobs_still_failing"]) == (1, 1, 1), fixed
 
 
 def test_two_concurrent_runs_one_works_one_skips(db, cluster, container):
@@ -209,7 +189,7 @@ def test_notices_mark_the_phases(db, container):
     phases = [n for n in db.notices if n.startswith("azure_sync: ")]
     assert phases[0].startswith("azure_sync: listing http://127.0.0.1:"), phases
     assert "sig=" not in phases[0] or "sig=*****" in phases[0]
-    assert any(p.startswith("azure_sync: 9 of 10 blobs changed (0 unchanged, 1 ignored); downloading with 4 workers") for p in phases), phases
+    assert any(p.startswith("azure_sync: 9 of 10 blobs changed (0 unchanged, 1 ignored, 0 still failing); downloading with 4 workers") for p in phases), phases
     assert phases[-1].startswith("azure_sync: done: 9 downloaded, 8 schedule files applied, 0 failed; users 40 created"), phases
 
 

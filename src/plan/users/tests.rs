@@ -11,6 +11,7 @@ fn entry(id: u32, email: &str, first: &str, company: i64) -> UserEntry {
         roles: vec!["Employee".into()],
         company_id: company,
         path: format!("Users[{id}]"),
+        refused: None,
     }
 }
 
@@ -91,12 +92,17 @@ fn dropping_30_of_100_is_blocked_unless_allowed_once() {
 fn an_allowance_is_used_only_when_the_guard_would_block() {
     let file = people(100);
     let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
-    let blocked = plan_users(&file[30..], &existing, &guard(), DeletionPermission::Allowance(7));
+    let blocked = plan_users(&file[30..], &existing, &guard(), DeletionPermission::Allowance { id: 7, max_count: None });
     assert_eq!((blocked.delete.len(), blocked.deletions_blocked, blocked.allowance_used), (30, 0, Some(7)));
-    let small = plan_users(&file[1..], &existing, &guard(), DeletionPermission::Allowance(7));
+    let small = plan_users(&file[1..], &existing, &guard(), DeletionPermission::Allowance { id: 7, max_count: None });
     assert_eq!((small.delete.len(), small.allowance_used), (1, None), "not consumed when the guard lets it through");
-    let empty = plan_users(&[], &existing, &guard(), DeletionPermission::Allowance(7));
+    let empty = plan_users(&[], &existing, &guard(), DeletionPermission::Allowance { id: 7, max_count: None });
     assert_eq!((empty.delete.len(), empty.allowance_used), (0, None), "an empty export deletes nobody, allowance or not");
+    let capped = plan_users(&file[30..], &existing, &guard(), DeletionPermission::Allowance { id: 7, max_count: Some(29) });
+    assert_eq!((capped.delete.len(), capped.deletions_blocked, capped.allowance_used), (0, 30, None), "30 is more than the 29 allowed");
+    assert!(capped.warnings.iter().any(|w| w.contains("allows at most 29")), "{:?}", capped.warnings);
+    let enough = plan_users(&file[30..], &existing, &guard(), DeletionPermission::Allowance { id: 7, max_count: Some(30) });
+    assert_eq!((enough.delete.len(), enough.allowance_used), (30, Some(7)));
 }
 
 #[test]
@@ -180,4 +186,18 @@ fn planning_20000_users_is_quick_enough_to_run_in_a_test() {
     assert_eq!(plan.create.len(), 20_000);
     let again = plan_users(&file, &as_existing(&plan), &guard(), DeletionPermission::Guarded);
     assert_eq!(again.unchanged, 20_000);
+}
+
+#[test]
+fn a_refused_user_is_reported_kept_and_not_deleted() {
+    let file = people(10);
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
+    let mut next = file.clone();
+    next[3] = UserEntry { email: None, first_name: None, refused: Some("Users[3].Email contains a NUL".into()), ..next[3].clone() };
+    let plan = plan_users(&next, &existing, &guard(), DeletionPermission::Guarded);
+    assert!(plan.delete.is_empty(), "a refused user is still in the export");
+    assert_eq!(plan.rejected.len(), 1);
+    assert_eq!(plan.rejected[0].user_id, file[3].user_id);
+    assert_eq!(plan.rejected[0].reason, "Users[3].Email contains a NUL");
+    assert_eq!(plan.unchanged, 9);
 }
