@@ -67,6 +67,7 @@ REVOKE ALL ON FUNCTION azure_sync.allow_mass_deletion(text, integer) FROM PUBLIC
 
 -- A DBA's repair for GeneratedAt stamps from the future that 0.1.0 stored.
 CREATE FUNCTION azure_sync.clear_future_stamps() RETURNS jsonb
+STRICT
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'clear_future_stamps_wrapper';
 REVOKE ALL ON FUNCTION azure_sync.clear_future_stamps() FROM PUBLIC;

@@ -12,7 +12,7 @@
 //! 7 `apply`: the SQL
 //! 8 `run`: a run and its use cases (schedule, users)
 //! 9 `api`: the `#[pg_extern]` functions
-//! 10 the pg_tests and this check
+//! 10 the pg_tests, the fuzzer and this check
 //!
 //! Modules of one layer do not use each other: each stands on what is below.
 
@@ -36,6 +36,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("api", 9),
     ("pgrx_tests", 10),
     ("layers", 10),
+    ("fuzz", 10),
 ];
 
 fn rank(module: &str) -> Option<u8> {

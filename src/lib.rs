@@ -28,6 +28,8 @@ pub mod run;
 pub mod spi;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod layers;
 #[cfg(any(test, feature = "pg_test"))]
 mod pgrx_tests;

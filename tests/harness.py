@@ -108,12 +108,14 @@ class Cluster:
 
 
 class Azurite:
-    """Azurite's blob service in memory on a free port (10000 when free, as
-    UseDevelopmentStorage=true expects)."""
+    """Azurite's blob service on a free port (10000 when free, as UseDevelopmentStorage=true
+    expects), in memory, or `persistent` on disk so that it can be stopped and started again
+    with its blobs."""
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, persistent=False):
         self.workdir = Path(workdir)
         self.port = port or free_port(10000)
+        self.persistent = persistent
         self.proc = None
 
     @property
@@ -130,8 +132,9 @@ class Azurite:
             raise RuntimeError("Azurite is not installed: run tests/setup.sh")
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.workdir / f"azurite-{self.port}.log", "w")
+        storage = ["--location", str(self.workdir / f"data-{self.port}")] if self.persistent else ["--inMemoryPersistence"]
         self.proc = subprocess.Popen(
-            [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--inMemoryPersistence",
+            [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), *storage,
              "--silent", "--skipApiVersionCheck", "--loose"],
             stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
         wait_for_port(self.port)

@@ -12,4 +12,4 @@ mod sign;
 pub use client::{BlobClient, ClientOptions, Fetched};
 pub use credentials::{Container, Credential, SasToken};
 pub use error::{AzureError, AzureErrorKind};
-pub use listing::BlobItem;
+pub use listing::{parse_page, BlobItem, ListPage};

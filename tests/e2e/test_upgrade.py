@@ -1,8 +1,10 @@
 """The upgrade path, as tembo-io/pgmq tests it: install the previous release as released (its
-generated SQL is kept in sql/azure_sync--0.1.0.sql), sync real data into it, run
+library built from its commit, its generated SQL kept in sql/azure_sync--0.1.0.sql), sync real
+data into it with its own code, put the current library in place as an upgrade does, run
 ALTER EXTENSION azure_sync UPDATE, then check that the data is kept, that the sync goes on
 from where it was, and that the schema is the same as a fresh install's."""
 import difflib
+import os
 import re
 import shutil
 import subprocess
@@ -14,8 +16,11 @@ import pytest
 
 import generate
 import harness
+from conftest import WORKDIR
 
 PREVIOUS = "0.1.0"
+# The commit tagged v0.1.0: the release's code, whatever tags a clone carries.
+PREVIOUS_COMMIT = "1f007e9c6f569f88bf4ce081e3d5ea5ecc203f47"
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 START = date(2025, 12, 10)
 T0 = datetime(2025, 12, 10, 6, 0, tzinfo=timezone.utc)
@@ -30,16 +35,26 @@ def fresh_database(cluster, name):
     return cluster.connect(name)
 
 
-def contents(db):
-    """Every row of every table, as text, in a stable order."""
-    return {t: db.execute(f"SELECT coalesce(array_agg(x::text ORDER BY x::text), '{{}}') FROM azure_sync.{t} AS x").fetchone()[0]
-            for t in TABLES}
+def columns(db):
+    """Each table's columns, as the release at hand has them."""
+    return {t: [r[0] for r in db.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'azure_sync' "
+                                         "AND table_name = %s ORDER BY ordinal_position", [t]).fetchall()] for t in TABLES}
+
+
+def contents(db, cols):
+    """Every row of every table (these columns of it), as text, in a stable order."""
+    def rows(t):
+        row = ", ".join(f'x."{c}"' for c in cols[t])
+        return db.execute(f"SELECT coalesce(array_agg(ROW({row})::text ORDER BY ROW({row})::text), '{{}}') FROM azure_sync.{t} AS x").fetchone()[0]
+    return {t: rows(t) for t in TABLES}
 
 
 # What pg_dump's binary-upgrade mode writes that differs between any two databases: the OIDs
-# and freeze horizons it pins, sequence positions (data), and the session key of \restrict.
-# None of it is schema.
-VOLATILE = ("binary_upgrade_set_next", "binary_upgrade_set_record_init_privs", "relfrozenxid", "pg_catalog.setval(", "\\restrict", "\\unrestrict")
+# and freeze horizons it pins, sequence positions (data), the stored default that rows
+# written before an ADD COLUMN read (storage), and the session key of \restrict. None of it
+# is schema.
+VOLATILE = ("binary_upgrade_set_next", "binary_upgrade_set_record_init_privs", "binary_upgrade_set_missing_value", "relfrozenxid",
+            "pg_catalog.setval(", "\\restrict", "\\unrestrict")
 
 
 def schema_dump(cluster, dbname):
@@ -63,24 +78,38 @@ def schema_dump(cluster, dbname):
     return text
 
 
-def install_previous_release():
-    """`cargo pgrx install` ships upgrade scripts only; a database that is to start from the
-    previous release as released needs that release's own script beside them."""
-    sharedir = subprocess.run([str(harness.PG_BIN / "pg_config"), "--sharedir"], check=True, capture_output=True, text=True).stdout.strip()
-    script = f"azure_sync--{PREVIOUS}.sql"
-    shutil.copyfile(SQL_DIR / script, Path(sharedir) / "extension" / script)
+def pg_config(flag):
+    return Path(subprocess.run([str(harness.PG_BIN / "pg_config"), flag], check=True, capture_output=True, text=True).stdout.strip())
+
+
+def put_library(source):
+    """Put a build of the library in place as an install does: a new file renamed over the
+    old, so backends that have the old one loaded keep it."""
+    target = pg_config("--pkglibdir") / "azure_sync.so"
+    staged = target.with_name(".azure_sync.so.staged")
+    shutil.copyfile(source, staged)
+    os.replace(staged, target)
 
 
 @pytest.fixture
-def upgrade_db(cluster):
-    install_previous_release()
+def previous_release():
+    """The previous release's library in place (and its script beside the current ones, which
+    `cargo pgrx install` does not ship) until the test puts the current one back."""
+    built = subprocess.run([str(SQL_DIR.parent / "tests" / "previous_release.sh"), PREVIOUS, PREVIOUS_COMMIT],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    script = f"azure_sync--{PREVIOUS}.sql"
+    shutil.copyfile(SQL_DIR / script, pg_config("--sharedir") / "extension" / script)
+    current = WORKDIR / "azure_sync-current.so"
+    shutil.copyfile(pg_config("--pkglibdir") / "azure_sync.so", current)
+    put_library(built)
+    try:
+        yield lambda: put_library(current)
+    finally:
+        put_library(current)
+
+
+def test_0_1_0_updates_in_place_keeping_its_data_and_ending_as_a_fresh_install(cluster, azurite, previous_release):
     db = fresh_database(cluster, "azure_sync_upgrade")
-    yield db
-    db.close()
-
-
-def test_0_1_0_updates_in_place_keeping_its_data_and_ending_as_a_fresh_install(cluster, azurite, upgrade_db):
-    db = upgrade_db
     current = db.execute("SELECT default_version FROM pg_available_extensions WHERE name = 'azure_sync'").fetchone()[0]
     assert current != PREVIOUS, "the default version must be newer than the previous release"
     db.execute(f"CREATE EXTENSION azure_sync VERSION '{PREVIOUS}'")
@@ -97,13 +126,19 @@ def test_0_1_0_updates_in_place_keeping_its_data_and_ending_as_a_fresh_install(c
     assert first["status"] == "succeeded", first["errors"]
     assert first["schedules_applied"] == 6 and first["users_created"] == 30
     db.execute("SELECT azure_sync.allow_mass_deletion('kept across the upgrade')")
-    before = contents(db)
+    released_columns = columns(db)
+    before = contents(db, released_columns)
+    assert all(before[t] for t in ["settings", "secrets", "companies", "user_profiles", "schedule_data", "blob_state", "sync_jobs"]), before
+    db.close()
 
+    # The upgrade: the current library in place, then the extension updated in a new session.
+    previous_release()
+    db = cluster.connect("azure_sync_upgrade")
     db.execute("ALTER EXTENSION azure_sync UPDATE")
     assert db.execute("SELECT extversion FROM pg_extension WHERE extname = 'azure_sync'").fetchone()[0] == current
 
-    # Every row is kept, settings and secrets included.
-    assert contents(db) == before
+    # Every row is kept, settings and secrets included; new columns hold their defaults.
+    assert contents(db, released_columns) == before
     shown = dict(db.execute("SELECT name, value FROM azure_sync.show_config()").fetchall())
     assert shown["download_concurrency"] == "3" and shown["delete_max_count"] == "7"
     assert shown["azure_url"].startswith(azurite.endpoint) and shown["azure_url"].endswith("sig=*****")
@@ -124,6 +159,7 @@ def test_0_1_0_updates_in_place_keeping_its_data_and_ending_as_a_fresh_install(c
         fresh.execute("CREATE EXTENSION azure_sync")
     upgraded, installed = schema_dump(cluster, "azure_sync_upgrade"), schema_dump(cluster, "azure_sync_fresh")
     diff = "\n".join(difflib.unified_diff(installed.splitlines(), upgraded.splitlines(), "fresh install", "0.1.0 updated", lineterm=""))
+    db.close()
     assert upgraded == installed, f"the upgrade script leaves a schema other than a fresh install's:\n{diff}"
 
 
