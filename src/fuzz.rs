@@ -126,9 +126,13 @@ impl Target {
     pub fn read(self, input: &[u8]) {
         match self {
             Target::Schedule => {
-                // The streaming reader and the tree reader must agree on every input.
-                let streamed = read_schedule_bytes(input);
-                let tree = parse_json(input).and_then(|doc| read_schedule(&doc));
+                // The streaming reader and the tree reader must agree on every input: the same
+                // file, or the same problems (a syntax error's position may differ by a column).
+                let verdict = |r: Result<contract::ScheduleFile, contract::ContractError>| {
+                    r.map_err(|e| e.problems.iter().map(|p| format!("{}: {}", p.path, p.message.split(" at line ").next().unwrap_or(""))).collect::<Vec<_>>())
+                };
+                let streamed = verdict(read_schedule_bytes(input));
+                let tree = verdict(parse_json(input).and_then(|doc| read_schedule(&doc)));
                 assert_eq!(streamed, tree, "the two schedule readers disagree");
             }
             Target::Users => {
@@ -181,5 +185,8 @@ mod tests {
         let schedule = String::from_utf8(SCHEDULE_SEED.to_vec()).unwrap().replacen("2025-12-10T21:00:53Z", "2026-11-29T1é:00:53Z", 1);
         Target::Schedule.read(schedule.as_bytes());
         assert!(read_schedule_bytes(schedule.as_bytes()).is_err());
+        // The streaming reader once accepted a job holding a lone surrogate.
+        let surrogate = String::from_utf8(SCHEDULE_SEED.to_vec()).unwrap().replacen("\"Jobs\": [", "\"Jobs\": [\"\\ud800\", ", 1);
+        Target::Schedule.read(surrogate.as_bytes());
     }
 }

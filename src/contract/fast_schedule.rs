@@ -5,7 +5,7 @@
 use super::reader::Reader;
 use super::schedule::{self, ScheduleFile};
 use super::ContractError;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -28,6 +28,55 @@ impl Outline {
     }
 }
 
+/// A value read to the end and thrown away, but read as strictly as a tree would be: every
+/// string decoded (escapes and surrogates checked), every number parsed. serde's IgnoredAny
+/// skips strings without checking their escapes, which let a file through that is not JSON
+/// (found by the fuzzer: a lone `\ud800` inside a job).
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Checked, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Checked>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+}
+
 /// `keep_object`: collect an object's fields (except Jobs, outlined in turn) or skip them.
 struct OutlineSeed {
     keep_object: bool,
@@ -47,7 +96,7 @@ impl<'de> Visitor<'de> for OutlineSeed {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Outline, A::Error> {
         let mut n = 0;
-        while seq.next_element::<IgnoredAny>()?.is_some() {
+        while seq.next_element::<Checked>()?.is_some() {
             n += 1;
         }
         Ok(Outline::Array(n))
@@ -56,7 +105,7 @@ impl<'de> Visitor<'de> for OutlineSeed {
         let (mut fields, mut jobs) = (Map::new(), None);
         while let Some(key) = map.next_key::<String>()? {
             if !self.keep_object {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Checked>()?;
             } else if key == "Jobs" {
                 jobs = Some(Box::new(map.next_value_seed(OutlineSeed { keep_object: false })?));
             } else {
@@ -132,6 +181,11 @@ mod tests {
         ] {
             same_as_tree(good.replacen(from, to, 1).as_bytes());
         }
+        // Found by the fuzzer: text inside a job that is not JSON (a lone surrogate, a number
+        // out of range) was skipped unchecked and the file accepted.
+        same_as_tree(good.replacen("\"Jobs\": [", "\"Jobs\": [\"\\ud800\", ", 1).as_bytes());
+        same_as_tree(good.replacen("\"Jobs\": [", "\"Jobs\": [1e400, ", 1).as_bytes());
+        assert!(read_schedule_bytes(good.replacen("\"Jobs\": [", "\"Jobs\": [{\"\\ud800\": 1}, ", 1).as_bytes()).is_err());
         for doc in [&b"[1, 2]"[..], b"\"x\"", b"null", b"42", b"true", b"{\"Jobs\": [1, 2", b"{}"] {
             same_as_tree(doc);
         }

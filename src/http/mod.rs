@@ -8,7 +8,7 @@
 pub mod encode;
 pub mod retry;
 
-pub use retry::{jitter_unit, Attempted, RetryPolicy};
+pub use retry::{Attempted, RetryPolicy};
 
 use std::io::Read;
 use std::time::Duration;
