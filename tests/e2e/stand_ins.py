@@ -10,12 +10,12 @@ LISTING = """<?xml version="1.0" encoding="utf-8"?>
 </Blobs><NextMarker /></EnumerationResults>"""
 
 
-class FlakyServer:
-    """Answers 503 (with Retry-After: 0) `failures` times, then a two-blob listing."""
+class AnsweringServer:
+    """A loopback server whose `answer(path)` gives (status, headers, body) for each GET, and
+    which records the paths asked for."""
 
-    def __init__(self, failures=2):
+    def __init__(self):
         outer = self
-        self.failures = failures
         self.requests = []
 
         class Handler(BaseHTTPRequestHandler):
@@ -23,13 +23,10 @@ class FlakyServer:
 
             def do_GET(self):
                 outer.requests.append(self.path)
-                if len(outer.requests) <= outer.failures:
-                    body = b"<?xml version='1.0'?><Error><Code>ServerBusy</Code><Message>Try later</Message></Error>"
-                    self.send_response(503)
-                    self.send_header("Retry-After", "0")
-                else:
-                    body = LISTING.encode()
-                    self.send_response(200)
+                status, headers, body = outer.answer(self.path)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -44,6 +41,19 @@ class FlakyServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class FlakyServer(AnsweringServer):
+    """Answers 503 (with Retry-After: 0) `failures` times, then a two-blob listing."""
+
+    def __init__(self, failures=2):
+        self.failures = failures
+        super().__init__()
+
+    def answer(self, path):
+        if len(self.requests) <= self.failures:
+            return 503, {"Retry-After": "0"}, b"<?xml version='1.0'?><Error><Code>ServerBusy</Code><Message>Try later</Message></Error>"
+        return 200, {}, LISTING.encode()
 
 
 class StallingServer:
@@ -126,33 +136,14 @@ class DelayingProxy:
         self.server.server_close()
 
 
-class LoopingListing:
+class LoopingListing(AnsweringServer):
     """A listing server that never ends: the same NextMarker every time (`repeat=True`), or a
-    new one every time. Counts its requests."""
+    new one every time."""
 
     def __init__(self, repeat=True):
-        outer = self
-        self.requests = 0
+        self.repeat = repeat
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            disable_nagle_algorithm = True  # see standins/supabase.py
-
-            def do_GET(self):
-                outer.requests += 1
-                marker = "same" if repeat else f"page{outer.requests}"
-                body = LISTING.replace("<NextMarker />", f"<NextMarker>{marker}</NextMarker>").encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, path):
+        marker = "same" if self.repeat else f"page{len(self.requests)}"
+        return 200, {}, LISTING.replace("<NextMarker />", f"<NextMarker>{marker}</NextMarker>").encode()
