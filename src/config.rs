@@ -39,6 +39,8 @@ macro_rules! for_each_setting {
             max_list_pages: integer(1, i64::MAX), "1000", "a listing of more pages is refused (a looping server)";
             max_run_seconds: integer(0, i64::MAX), "3600", "a run starts no new work after this (0: no limit)";
             allowance_hours: integer(1, 8760), "24", "a deletion allowance unused this long expires";
+            retain_days: integer(1, 36500), "30", "snapshots of older days go (a company's newest stays)";
+            history_days: integer(1, 36500), "90", "sync_jobs rows (and our pg_cron run history) older than this go";
         }
     };
 }

@@ -140,6 +140,12 @@ pub struct RunSummary {
     pub users_file: Option<String>,
     #[serde(flatten)]
     pub user_counts: UserCounts,
+    /// Snapshots of days older than retain_days (a dry run removes none of them).
+    pub snapshots_expired: usize,
+    pub snapshots_removed: usize,
+    /// sync_jobs rows, and pg_cron runs of our jobs, older than history_days, removed.
+    pub history_runs_pruned: i64,
+    pub cron_runs_pruned: i64,
     pub list_requests: u64,
     pub get_requests: u64,
     pub auth_requests: u64,

@@ -8,6 +8,7 @@ pub mod companies;
 pub mod cron;
 pub mod jobs;
 pub mod repair;
+pub mod retention;
 pub mod schedule;
 pub mod settings;
 pub mod users;

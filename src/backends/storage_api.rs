@@ -5,6 +5,9 @@ use super::supabase::{ApiClient, ApiError, Body};
 use serde_json::json;
 use std::sync::Mutex;
 
+/// The most objects one delete request may name (the Storage API's limit).
+pub const DELETE_BATCH: usize = 1000;
+
 pub struct StorageApi {
     pub api: ApiClient,
     /// The bucket is made sure of once, before the first upload: a run that uploads nothing
@@ -46,6 +49,14 @@ impl StorageApi {
             Err(e) if e.status == Some(409) || e.code.as_deref() == Some("BucketAlreadyExists") => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Delete objects (at most DELETE_BATCH); objects already gone count as deleted, as the
+    /// Storage API answers them.
+    pub fn delete(&self, bucket: &str, paths: &[String]) -> Result<(), ApiError> {
+        let body = json!({ "prefixes": paths });
+        let operation = format!("delete {} object(s) from {bucket}", paths.len());
+        self.api.send("DELETE", &format!("/object/{bucket}"), "object", &operation, Body::Json(&body), &[]).map(|_| ())
     }
 
     /// Upload (or overwrite) one object.

@@ -5,7 +5,7 @@ mod tests {
     use super::super::support::*;
     use pgrx::prelude::*;
     use pgrx::JsonB;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
 const SYNC_USERS: &str = "SELECT azure_sync.sync_users($1)";
 const SYNC_USERS_ALLOWED: &str = "SELECT azure_sync.sync_users($1, allow_mass_deletion => true)";

@@ -7,6 +7,7 @@
 pub mod fetch;
 pub mod headers;
 pub mod progress;
+pub mod retention;
 pub mod schedule;
 pub mod users;
 
@@ -181,6 +182,13 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
         progress.phase(&format!("applying {}", downloaded.job.name));
         apply_users_blob(downloaded, &config, &auth, not_after, options.dry_run, summary)?;
         summary.timings.users_ms = t.elapsed().as_millis() as u64;
+    }
+    if !past_deadline() {
+        progress.phase("retention: snapshots older than retain_days, history older than history_days");
+        retention::apply_retention(&config, &storage, options.dry_run, summary)?;
+        if !options.dry_run {
+            retention::apply_history_limit(&config, summary)?;
+        }
     }
     let (lists, gets) = client.request_counts();
     summary.list_requests = lists;

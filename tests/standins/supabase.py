@@ -270,6 +270,18 @@ class Storage(StandIn):
                            "ON CONFLICT (bucket_id, name) DO UPDATE SET metadata = EXCLUDED.metadata, version = EXCLUDED.version, "
                            "updated_at = now() RETURNING id", (bucket, name, Jsonb(meta), str(uuid.uuid4()))).fetchone()
             return 200, {"Id": str(row[0]), "Key": f"{bucket}/{name}"}, None
+        if method == "DELETE" and segs[1] == "object" and len(segs) == 3:
+            # DELETE /object/{bucket} {"prefixes": [...]}: at least one, at most 1000 names; the
+            # answer lists the objects that existed and are gone (missing ones are no error).
+            bucket, names = segs[2], json.loads(body).get("prefixes")
+            if not isinstance(names, list) or not 1 <= len(names) <= 1000:
+                return self.error(400, "invalid_request", "prefixes must hold 1 to 1000 names")
+            if any(n in self.fail_ids for n in names):
+                return 500, {"statusCode": "500", "error": "internal", "message": "Internal Server Error (injected)"}, None
+            gone = self.sql("DELETE FROM storage.objects WHERE bucket_id = %s AND name = ANY(%s) RETURNING name, id", (bucket, names)).fetchall()
+            for name, _ in gone:
+                (self.root / bucket / name).unlink(missing_ok=True)
+            return 200, [{"name": n, "id": str(i), "bucket_id": bucket} for n, i in gone], None
         return self.error(404, "not_found", "no route")
 
     def read(self, bucket, name):
