@@ -73,3 +73,6 @@ STRICT
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'clear_future_stamps_wrapper';
 REVOKE ALL ON FUNCTION azure_sync.clear_future_stamps() FROM PUBLIC;
+
+-- Retention looks for old days across every company at the end of each run.
+CREATE INDEX schedule_data_schedule_date_idx ON azure_sync.schedule_data (schedule_date);

@@ -83,6 +83,8 @@ CREATE TABLE azure_sync.schedule_data (
     synced_at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (service_company_id, schedule_date)
 );
+-- Retention looks for old days across every company at the end of each run.
+CREATE INDEX schedule_data_schedule_date_idx ON azure_sync.schedule_data (schedule_date);
 
 -- The embedded storage backend: snapshot bytes kept in the database when no Storage API is
 -- configured, so that a plain PostgreSQL serves the portal's reads.

@@ -12,13 +12,17 @@ pub struct GoTrue {
 /// The user as GoTrue should hold it. Names go in user_metadata (the user may edit them);
 /// companies and roles decide access, so they go in app_metadata (only the service role
 /// writes it).
-pub fn user_body(u: &DesiredUser) -> Value {
+///
+/// `confirm_email`: send `email_confirm: true`, which marks the email confirmed so that
+/// magic-link sign-in works at once. Only on create and on an email change: on GoTrue every
+/// update carrying it confirms again and deletes the user's one-time tokens, so a magic link
+/// the technician just asked for would stop working.
+pub fn user_body(u: &DesiredUser, confirm_email: bool) -> Value {
     let roles: serde_json::Map<String, Value> = u.memberships.iter().map(|m| (m.company_id.to_string(), json!(m.roles))).collect();
     let employee_ids: serde_json::Map<String, Value> =
         u.memberships.iter().map(|m| (m.company_id.to_string(), json!(m.employee_information_id))).collect();
-    json!({
+    let mut body = json!({
         "email": u.email,
-        "email_confirm": true,
         "user_metadata": {"first_name": u.first_name, "last_name": u.last_name, "full_name": u.full_name},
         "app_metadata": {
             "provider": "email",
@@ -26,7 +30,11 @@ pub fn user_body(u: &DesiredUser) -> Value {
             "roles": roles,
             "employee_information_ids": employee_ids,
         },
-    })
+    });
+    if confirm_email {
+        body["email_confirm"] = json!(true);
+    }
+    body
 }
 
 /// What a create-or-update did.
@@ -42,13 +50,14 @@ impl GoTrue {
     }
 
     pub fn create(&self, u: &DesiredUser) -> Result<(), ApiError> {
-        let mut body = user_body(u);
+        let mut body = user_body(u, true);
         body["id"] = json!(u.id);
         Self::ok(self.api.send("POST", "/admin/users", "users", &format!("create user {}", u.id), Body::Json(&body), &[])).map(|_| ())
     }
 
-    pub fn update(&self, u: &DesiredUser) -> Result<(), ApiError> {
-        let body = user_body(u);
+    /// `confirm_email`: see `user_body`.
+    pub fn update(&self, u: &DesiredUser, confirm_email: bool) -> Result<(), ApiError> {
+        let body = user_body(u, confirm_email);
         Self::ok(self.api.send("PUT", &format!("/admin/users/{}", u.id), "users", &format!("update user {}", u.id), Body::Json(&body), &[]))
             .map(|_| ())
     }
@@ -86,7 +95,11 @@ impl GoTrue {
         match self.create(u) {
             Ok(()) => Ok(Upserted::Created),
             Err(e) if e.status == Some(422) || e.status == Some(500) => match self.get(&u.id)? {
-                Some(_) => self.update(u).map(|_| Upserted::Updated),
+                // Confirm only if GoTrue holds another email: its pending links stay otherwise.
+                Some(held) => {
+                    let same_email = held.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(&u.email));
+                    self.update(u, !same_email).map(|_| Upserted::Updated)
+                }
                 None => Err(e),
             },
             Err(e) => Err(e),
@@ -95,10 +108,31 @@ impl GoTrue {
 
     /// Update; a user missing from GoTrue (deleted by hand, or never created) is created.
     pub fn update_or_create(&self, u: &DesiredUser) -> Result<Upserted, ApiError> {
-        match self.update(u) {
+        match self.update(u, u.email_changed) {
             Ok(()) => Ok(Upserted::Updated),
             Err(e) if e.status == Some(404) => self.create(u).map(|_| Upserted::Created),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_confirming_body_carries_email_confirm() {
+        let user = DesiredUser {
+            id: "c278b273-7d6b-4394-9911-7fe85fb50181".into(),
+            email: "a@example.com".into(),
+            first_name: None,
+            last_name: None,
+            full_name: None,
+            memberships: vec![],
+            record_hash: String::new(),
+            email_changed: false,
+        };
+        assert_eq!(user_body(&user, true)["email_confirm"], json!(true));
+        assert!(user_body(&user, false).get("email_confirm").is_none(), "a plain update keeps the user's pending magic links");
     }
 }

@@ -26,6 +26,9 @@ pub struct DesiredUser {
     pub memberships: Vec<Membership>,
     /// Fingerprint of everything above: an unchanged hash means no write and no HTTP call.
     pub record_hash: String,
+    /// An existing user whose email differs from the one stored: the one kind of update that
+    /// confirms the email again (GoTrue deletes a user's pending magic links when it does).
+    pub email_changed: bool,
 }
 
 /// A profile as the database has it now.
@@ -279,12 +282,16 @@ pub fn plan_users(entries: &[UserEntry], existing: &[ExistingUser], guard: &Dele
             full_name: draft.full_name.clone(),
             memberships: draft.memberships.clone(),
             record_hash: String::new(),
+            email_changed: false,
         };
         user.record_hash = record_hash(&user);
         match existing_by_id.get(user.id.as_str()) {
             None => plan.create.push(user),
             Some(old) if old.record_hash == user.record_hash => plan.unchanged += 1,
-            Some(_) => plan.update.push(user),
+            Some(old) => {
+                user.email_changed = old.email != user.email;
+                plan.update.push(user)
+            }
         }
     }
     plan

@@ -244,3 +244,26 @@ def test_gotrue_dropping_connections_or_too_slow_fails_those_calls_only(sb):
     # read back and updated, never duplicated.
     assert (well["users_created"], well["users_failed"]) == (6, 0)
     assert sb.db.execute("SELECT count(*) FROM auth.users").fetchone()[0] == 6
+
+
+def test_a_sync_keeps_pending_magic_links_unless_the_email_changes(sb):
+    pop = generate.Population(17, companies=2, groups=1, users=4)
+    assert sync_users(sb.db, generate.users_file(pop, T0))["users_created"] == 4
+    uid = pop.users[0]["id"]
+    confirmed = sb.db.execute("SELECT email_confirmed_at FROM auth.users WHERE id = %s", [uid]).fetchone()[0]
+    # The technician asks for a magic link; then upstream renames them.
+    sb.db.execute("INSERT INTO auth.one_time_tokens (id, user_id, token_type, token_hash, relates_to) "
+                  "VALUES (gen_random_uuid(), %s, 'recovery_token', 'pending-link', %s)", [uid, pop.users[0]["email"]])
+    renamed = [dict(u) for u in pop.users]
+    renamed[0]["last"] = renamed[0]["last"] + "-Renamed"
+    result = sync_users(sb.db, generate.users_file(pop, T0 + timedelta(minutes=15), users=renamed))
+    assert result["users_updated"] == 1
+    assert sb.db.execute("SELECT count(*) FROM auth.one_time_tokens WHERE user_id = %s", [uid]).fetchone()[0] == 1, "the link still works"
+    assert sb.db.execute("SELECT email_confirmed_at FROM auth.users WHERE id = %s", [uid]).fetchone()[0] == confirmed
+    # A new email is confirmed at once (magic-link sign-in works for it), which ends old links.
+    renamed[0]["email"] = "moved." + renamed[0]["email"]
+    result = sync_users(sb.db, generate.users_file(pop, T0 + timedelta(minutes=30), users=renamed))
+    assert result["users_updated"] == 1
+    row = sb.db.execute("SELECT email, email_confirmed_at > %s FROM auth.users WHERE id = %s", [confirmed, uid]).fetchone()
+    assert row == (renamed[0]["email"].lower(), True)
+    assert sb.db.execute("SELECT count(*) FROM auth.one_time_tokens WHERE user_id = %s", [uid]).fetchone()[0] == 0

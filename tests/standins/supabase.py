@@ -220,12 +220,19 @@ class GoTrue(StandIn):
                 else:
                     target[k] = v
         email = (data.get("email") or row[1]).lower()
+        confirm = bool(data.get("email_confirm"))
+        if confirm:
+            # As GoTrue does on every update that carries email_confirm: confirmed again, and
+            # the user's one-time tokens (a pending magic link among them) deleted.
+            user["email_verified"] = True
         try:
             self.sql("UPDATE auth.users SET email = %s, raw_app_meta_data = %s, raw_user_meta_data = %s, "
-                     "email_confirmed_at = coalesce(email_confirmed_at, CASE WHEN %s THEN now() END), updated_at = now() WHERE id = %s",
-                     (email, Jsonb(app), Jsonb(user), bool(data.get("email_confirm")), uid))
+                     "email_confirmed_at = CASE WHEN %s THEN now() ELSE email_confirmed_at END, updated_at = now() WHERE id = %s",
+                     (email, Jsonb(app), Jsonb(user), confirm, uid))
         except psycopg.errors.UniqueViolation:
             return 500, {"code": "unexpected_failure", "message": "Database error updating user"}, None
+        if confirm:
+            self.sql("DELETE FROM auth.one_time_tokens WHERE user_id = %s", (uid,))
         self.sql("UPDATE auth.identities SET identity_data = identity_data || %s WHERE user_id = %s", (Jsonb({"email": email}), uid))
         return 200, self.user_json(self.fetch(uid)), None
 

@@ -33,6 +33,17 @@ CREATE TABLE IF NOT EXISTS auth.identities (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     UNIQUE (provider_id, provider)
 );
+-- One-time tokens (magic links, OTPs, recovery), as GoTrue's migrations make them.
+DO $$ BEGIN
+    CREATE TYPE auth.one_time_token_type AS ENUM ('confirmation_token', 'reauthentication_token', 'recovery_token',
+        'email_change_token_new', 'email_change_token_current', 'phone_change_token');
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+CREATE TABLE IF NOT EXISTS auth.one_time_tokens (
+    id uuid PRIMARY KEY, user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    token_type auth.one_time_token_type NOT NULL, token_hash text NOT NULL CHECK (char_length(token_hash) > 0),
+    relates_to text NOT NULL, created_at timestamp NOT NULL DEFAULT now(), updated_at timestamp NOT NULL DEFAULT now()
+);
 CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
     SELECT coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),
                     (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'))::uuid

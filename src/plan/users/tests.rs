@@ -201,3 +201,15 @@ fn a_refused_user_is_reported_kept_and_not_deleted() {
     assert_eq!(plan.rejected[0].reason, "Users[3].Email contains a NUL");
     assert_eq!(plan.unchanged, 9);
 }
+
+#[test]
+fn only_an_email_change_is_marked_for_confirmation() {
+    let file = people(3);
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
+    let mut next = file.clone();
+    next[0].first_name = Some("Renamed".into());
+    next[1].email = Some("moved@example.com".into());
+    let plan = plan_users(&next, &existing, &guard(), DeletionPermission::Guarded);
+    let changed: Vec<(&str, bool)> = plan.update.iter().map(|u| (u.id.as_str(), u.email_changed)).collect();
+    assert_eq!(changed, [(file[0].user_id.as_str(), false), (file[1].user_id.as_str(), true)]);
+}
