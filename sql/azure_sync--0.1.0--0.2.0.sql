@@ -76,3 +76,77 @@ REVOKE ALL ON FUNCTION azure_sync.clear_future_stamps() FROM PUBLIC;
 
 -- Retention looks for old days across every company at the end of each run.
 CREATE INDEX schedule_data_schedule_date_idx ON azure_sync.schedule_data (schedule_date);
+
+-- The portal reads snapshots through Supabase Storage, which runs every query as the caller's
+-- role: a policy on storage.objects lets technicians read their companies' snapshots.
+CREATE FUNCTION azure_sync.snapshot_bucket() RETURNS TEXT
+STRICT STABLE SECURITY DEFINER
+SET search_path TO pg_catalog
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'snapshot_bucket_wrapper';
+REVOKE ALL ON FUNCTION azure_sync.snapshot_bucket() FROM PUBLIC;
+
+-- The company a snapshot's path belongs to (its first segment), NULL when it names none.
+CREATE FUNCTION azure_sync.path_company(path text) RETURNS bigint
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT CASE WHEN split_part(path, '/', 1) ~ '^[0-9]{1,18}$' THEN split_part(path, '/', 1)::bigint END
+$$;
+REVOKE ALL ON FUNCTION azure_sync.path_company(text) FROM PUBLIC;
+
+-- Grants and policies for the portal; created by CREATE EXTENSION when Supabase's auth
+-- schema and roles exist, and callable again later (idempotent) if they arrive afterwards.
+-- Each policy looks the signed-in user's companies up once per statement (a scalar subquery),
+-- not once per row.
+CREATE OR REPLACE FUNCTION azure_sync.create_portal_policies() RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog
+AS $$
+DECLARE
+    storage_note text := '';
+BEGIN
+    IF to_regnamespace('auth') IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+        RETURN 'no auth schema or authenticated role: no portal policies (only the owner reads the tables)';
+    END IF;
+    GRANT USAGE ON SCHEMA azure_sync TO authenticated;
+    GRANT SELECT ON azure_sync.service_company_groups, azure_sync.companies, azure_sync.user_profiles,
+        azure_sync.company_memberships, azure_sync.schedule_data, azure_sync.stored_objects TO authenticated;
+    GRANT EXECUTE ON FUNCTION azure_sync.current_user_id(), azure_sync.my_company_ids(), azure_sync.path_company(text) TO authenticated;
+
+    DROP POLICY IF EXISTS portal_read ON azure_sync.companies;
+    CREATE POLICY portal_read ON azure_sync.companies FOR SELECT TO authenticated
+        USING (id = ANY ((SELECT azure_sync.my_company_ids())::bigint[]));
+    DROP POLICY IF EXISTS portal_read ON azure_sync.service_company_groups;
+    CREATE POLICY portal_read ON azure_sync.service_company_groups FOR SELECT TO authenticated
+        USING (id IN (SELECT group_id FROM azure_sync.companies WHERE id = ANY ((SELECT azure_sync.my_company_ids())::bigint[])));
+    DROP POLICY IF EXISTS portal_read ON azure_sync.company_memberships;
+    CREATE POLICY portal_read ON azure_sync.company_memberships FOR SELECT TO authenticated
+        USING (company_id = ANY ((SELECT azure_sync.my_company_ids())::bigint[]));
+    DROP POLICY IF EXISTS portal_read ON azure_sync.schedule_data;
+    CREATE POLICY portal_read ON azure_sync.schedule_data FOR SELECT TO authenticated
+        USING (service_company_id = ANY ((SELECT azure_sync.my_company_ids())::bigint[]));
+    DROP POLICY IF EXISTS portal_read ON azure_sync.user_profiles;
+    CREATE POLICY portal_read ON azure_sync.user_profiles FOR SELECT TO authenticated
+        USING (id = (SELECT azure_sync.current_user_id()));
+    DROP POLICY IF EXISTS portal_read ON azure_sync.stored_objects;
+    CREATE POLICY portal_read ON azure_sync.stored_objects FOR SELECT TO authenticated
+        USING (azure_sync.path_company(path) = ANY ((SELECT azure_sync.my_company_ids())::bigint[]));
+
+    -- Supabase Storage runs every query as the caller's role: without a SELECT policy on
+    -- storage.objects no technician reads a snapshot. They read exactly the objects of our
+    -- bucket whose first path segment is one of their companies; anon reads nothing, and
+    -- only the service role (which bypasses row-level security) writes.
+    IF to_regclass('storage.objects') IS NOT NULL THEN
+        GRANT EXECUTE ON FUNCTION azure_sync.snapshot_bucket() TO authenticated;
+        DROP POLICY IF EXISTS azure_sync_snapshots_read ON storage.objects;
+        CREATE POLICY azure_sync_snapshots_read ON storage.objects FOR SELECT TO authenticated
+            USING (bucket_id = (SELECT azure_sync.snapshot_bucket())
+                   AND azure_sync.path_company(name) = ANY ((SELECT azure_sync.my_company_ids())::bigint[]));
+        storage_note := ', and on storage.objects for the snapshots';
+    END IF;
+    RETURN 'portal policies created for role authenticated' || storage_note;
+END
+$$;
+REVOKE ALL ON FUNCTION azure_sync.create_portal_policies() FROM PUBLIC;
+SELECT azure_sync.create_portal_policies();

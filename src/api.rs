@@ -95,6 +95,15 @@ fn allow_mass_deletion(reason: default!(Option<&str>, "NULL"), max_count: defaul
     id
 }
 
+/// The bucket snapshots go to: what the portal's policy on storage.objects lets a technician
+/// read. It runs as the owner (it reads the settings, never a secret) for portal users, whom
+/// nothing else of the settings is shown.
+#[pg_extern(stable, security_definer)]
+#[search_path(pg_catalog)]
+fn snapshot_bucket() -> String {
+    apply::settings::load_settings().or_raise().bucket().unwrap_or_default().to_string()
+}
+
 /// Reset GeneratedAt stamps later than now plus max_clock_skew_minutes, which an upstream
 /// clock gone wrong left before such stamps were refused; they would make every later export
 /// look stale. Returns how many were reset, table by table.

@@ -182,6 +182,11 @@ impl Config {
         Config { values }
     }
 
+    /// The stored (name, value) pairs, to build on.
+    pub fn stored(&self) -> Vec<(String, String)> {
+        self.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
     fn raw(&self, name: &str) -> &str {
         match self.values.get(name) {
             Some(v) => v,

@@ -33,13 +33,7 @@ fn read_secret(name: &str, vault: bool) -> Result<Option<String>, SyncError> {
 /// Every stored setting and secret.
 pub fn load() -> Result<Config, SyncError> {
     let vault = vault_present()?;
-    let mut values = vec![];
-    Spi::connect(|client| -> Result<(), SyncError> {
-        for row in client.select("SELECT name, value FROM azure_sync.settings", None, &[])? {
-            values.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default()));
-        }
-        Ok(())
-    })?;
+    let mut values = load_settings()?.stored();
     for setting in SETTINGS.iter().filter(|s| s.is_secret()) {
         if let Some(value) = read_secret(setting.name, vault)? {
             values.push((setting.name.to_string(), value));
@@ -62,6 +56,18 @@ fn store_row(table: &str, name: &str, value: &str) -> Result<(), SyncError> {
         )?;
     }
     Ok(())
+}
+
+/// The settings alone, no secret read: what a function that runs for a portal user needs.
+pub fn load_settings() -> Result<Config, SyncError> {
+    let mut values = vec![];
+    Spi::connect(|client| -> Result<(), SyncError> {
+        for row in client.select("SELECT name, value FROM azure_sync.settings", None, &[])? {
+            values.push((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default()));
+        }
+        Ok(())
+    })?;
+    Ok(Config::from_stored(values.into_iter().filter(|(name, _)| SETTINGS.iter().any(|s| s.name == *name && !s.is_secret()))))
 }
 
 /// Store one value ('' removes it, back to its default); it was checked by the caller.

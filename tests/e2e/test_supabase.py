@@ -267,3 +267,38 @@ def test_a_sync_keeps_pending_magic_links_unless_the_email_changes(sb):
     row = sb.db.execute("SELECT email, email_confirmed_at > %s FROM auth.users WHERE id = %s", [confirmed, uid]).fetchone()
     assert row == (renamed[0]["email"].lower(), True)
     assert sb.db.execute("SELECT count(*) FROM auth.one_time_tokens WHERE user_id = %s", [uid]).fetchone()[0] == 0
+
+
+def storage_get(storage, token, path, bucket="schedule-data"):
+    """GET an object through the Storage API as a portal client does: (status, body)."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(f"{storage.url}/object/authenticated/{bucket}/{path}",
+                                 headers={"Authorization": f"Bearer {token}", "apikey": supabase.make_jwt("anon")})
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_a_technician_reads_their_companies_snapshots_through_storage_and_nothing_else(sb, azurite):
+    pop = generate.Population(19, companies=3, groups=1, users=12)
+    name = f"portal-{uuid.uuid4().hex[:12]}"
+    generate.write_container(azurite.service(), name, generate.build(pop, 2, START, T0))
+    configure(sb.db, azure_url=azurite.container_sas_url(name, "rl", 24 * 60))
+    assert sb.db.execute("SELECT azure_sync.run()").fetchone()[0]["status"] == "succeeded"
+    tech = next(u for u in pop.users if len(u["companies"]) == 1)
+    own = tech["companies"][0]["id"]
+    other = next(c["id"] for c in pop.companies if c["id"] != own)
+    token = supabase.make_jwt("authenticated", sub=tech["id"])
+    status, body = storage_get(sb.storage, token, f"{own}/{START}/schedule.json")
+    assert status == 200 and json.loads(body)["ServiceCompanyId"] == own
+    status, body = storage_get(sb.storage, token, f"{other}/{START}/schedule.json")
+    assert status == 400 and json.loads(body)["statusCode"] == "404", "another company's snapshot does not exist for them"
+    status, _ = storage_get(sb.storage, supabase.make_jwt("anon"), f"{own}/{START}/schedule.json")
+    assert status == 400, "anon reads nothing"
+    # The policy asks for the user's companies once per statement (scalar subqueries), not
+    # once per row.
+    policy = sb.db.execute("SELECT qual FROM pg_policies WHERE schemaname = 'storage' AND policyname = 'azure_sync_snapshots_read'").fetchone()[0]
+    assert "SELECT azure_sync.my_company_ids()" in policy and "SELECT azure_sync.snapshot_bucket()" in policy, policy

@@ -34,16 +34,22 @@ def make_jwt(role, secret=JWT_SECRET, **claims):
     return f"{header}.{payload}.{sig}"
 
 
-def jwt_role(token, secret=JWT_SECRET):
-    """The token's role when its HS256 signature checks out, else None."""
+def jwt_claims(token, secret=JWT_SECRET):
+    """The token's claims when its HS256 signature checks out, else None."""
     try:
         header, payload, sig = token.split(".")
         expected = b64url(hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest())
         if not hmac.compare_digest(sig, expected):
             return None
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["role"]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except Exception:
         return None
+
+
+def jwt_role(token, secret=JWT_SECRET):
+    """The token's role when its HS256 signature checks out, else None."""
+    claims = jwt_claims(token, secret)
+    return claims.get("role") if claims else None
 
 
 class StandIn:
@@ -250,8 +256,44 @@ class Storage(StandIn):
         # Storage's non-500 errors: HTTP 400, the real status inside the body.
         return 400, {"statusCode": str(status), "error": error, "message": message}, None
 
+    def authorize(self, headers):
+        """Storage takes any token it can verify; the caller's role then runs the queries, so
+        row-level security decides. A missing or unverifiable token: 400 with the status inside."""
+        auth = headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return self.error(400, "InvalidRequest", "headers must have required property 'authorization'")
+        if jwt_claims(auth[len("Bearer "):]) is None:
+            return self.error(403, "Unauthorized", "invalid signature")
+        return None, None, None
+
+    def read_as_caller(self, headers, bucket, name):
+        """The object's row as the caller may see it: the query runs as the token's role with
+        request.jwt.claims set, as the Storage server runs it (service_role bypasses RLS)."""
+        claims = jwt_claims(headers["Authorization"][len("Bearer "):])
+        role = claims.get("role")
+        if role not in ("anon", "authenticated", "service_role"):
+            return None
+        with self.db_lock, self.db.transaction():
+            self.db.execute(f"SET LOCAL ROLE {role}")
+            self.db.execute("SELECT set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+            return self.db.execute("SELECT name FROM storage.objects WHERE bucket_id = %s AND name = %s", (bucket, name)).fetchone()
+
     def route(self, method, path, headers, body):
         segs = urllib.parse.urlsplit(path).path.split("/", 3)  # '', 'bucket' | 'object', bucket, path
+        if method == "GET" and segs[1] == "object" and len(segs) == 4:
+            # GET /object/authenticated/{bucket}/{path} (or /object/{bucket}/{path})
+            rest = segs[2] + "/" + segs[3]
+            if rest.startswith("authenticated/"):
+                rest = rest[len("authenticated/"):]
+            bucket, _, name = rest.partition("/")
+            name = urllib.parse.unquote(name)
+            if not self.read_as_caller(headers, bucket, name):
+                return self.error(404, "not_found", "Object not found")
+            return 200, self.read(bucket, name), None
+        caller = jwt_role(headers["Authorization"][len("Bearer "):])
+        if caller not in ("service_role", "supabase_admin"):
+            # Writes run as the caller too: the portal's roles have no policy that lets them.
+            return self.error(403, "Unauthorized", "new row violates row-level security policy")
         if method == "POST" and segs[1] == "bucket" and len(segs) == 2:
             data = json.loads(body)
             if self.sql("SELECT 1 FROM storage.buckets WHERE id = %s", (data["id"],)).fetchone():
