@@ -62,6 +62,14 @@ impl GoTrue {
             .map(|_| ())
     }
 
+    /// Give a user another address and nothing else (a step of an email swap: no
+    /// `email_confirm`, no metadata).
+    pub fn move_email(&self, id: &str, email: &str) -> Result<(), ApiError> {
+        let body = json!({ "email": email });
+        Self::ok(self.api.send("PUT", &format!("/admin/users/{id}"), "users", &format!("move user {id} to a temporary address"), Body::Json(&body), &[]))
+            .map(|_| ())
+    }
+
     /// Hard delete. A user already gone (404 user_not_found) counts as deleted: an earlier run
     /// may have deleted it and then rolled back its own transaction.
     pub fn delete(&self, id: &str) -> Result<(), ApiError> {
@@ -100,6 +108,14 @@ impl GoTrue {
                     let same_email = held.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(&u.email));
                     self.update(u, !same_email).map(|_| Upserted::Updated)
                 }
+                // GoTrue checks a new address against the identities of every provider.
+                None if e.code.as_deref() == Some("email_exists") => Err(ApiError {
+                    message: format!(
+                        "{}: {} already belongs to another sign-in identity in Supabase Auth (another user, or an identity of another provider such as Google)",
+                        e.message, u.email
+                    ),
+                    ..e
+                }),
                 None => Err(e),
             },
             Err(e) => Err(e),

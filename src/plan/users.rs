@@ -83,9 +83,21 @@ pub struct UserPlan {
     pub deletions_blocked: usize,
     /// The allowance that let the deletions through, to be marked used.
     pub allowance_used: Option<i64>,
+    /// Users whose current email another user of this export takes (a swap, a cycle, a
+    /// chain): Auth must first move them to `temporary_email`, as it refuses an address
+    /// another user still holds. Sorted.
+    pub move_first: Vec<String>,
     pub rejected: Vec<Rejection>,
     /// Inconsistencies that did not stop a user (e.g. two spellings of one person's name).
     pub warnings: Vec<String>,
+}
+
+/// Where a user waits while their address passes to another user of the same export: a
+/// reserved domain (RFC 2606) that can reach nobody. The same run gives every such user their
+/// new address; one that fails there is retried by the next run, as their profile keeps the
+/// old address until Auth has the new one.
+pub fn temporary_email(user_id: &str) -> String {
+    format!("{user_id}@moving.azure-sync.invalid")
 }
 
 /// A plausible address: one `@`, something on both sides, a dot in the domain, no spaces.
@@ -294,6 +306,18 @@ pub fn plan_users(entries: &[UserEntry], existing: &[ExistingUser], guard: &Dele
             }
         }
     }
+    let moving: HashSet<&str> = plan.update.iter().filter(|u| u.email_changed).map(|u| u.id.as_str()).collect();
+    let holder_of: HashMap<&str, &str> = existing.iter().map(|u| (u.email.as_str(), u.id.as_str())).collect();
+    let mut move_first: Vec<String> = plan
+        .update
+        .iter()
+        .filter(|u| u.email_changed)
+        .filter_map(|u| holder_of.get(u.email.as_str()).copied().filter(|holder| *holder != u.id && moving.contains(holder)))
+        .map(str::to_string)
+        .collect();
+    move_first.sort();
+    move_first.dedup();
+    plan.move_first = move_first;
     plan
 }
 

@@ -10,7 +10,7 @@ use crate::contract::UsersFile;
 use crate::error::SyncError;
 use crate::outcome::{UserCounts, UsersOutcome, UsersStatus};
 use crate::plan::companies::Headers;
-use crate::plan::users::{plan_users, DeletionGuard, DeletionPermission, DesiredUser, Rejection, UserPlan};
+use crate::plan::users::{plan_users, temporary_email, DeletionGuard, DeletionPermission, DesiredUser, Rejection, UserPlan};
 use crate::clock::Timestamp;
 use crate::plan::{freshness, refuse_future, Freshness};
 use std::collections::HashSet;
@@ -115,6 +115,20 @@ fn sync_auth_users(api: &Arc<GoTrue>, concurrency: usize, plan: &mut UserPlan) -
             Ok(Err(e)) => failures.push(Rejection { user_id: id, email: None, reason: e.to_string() }),
             Err(panic) => failures.push(Rejection { user_id: id, email: None, reason: panic }),
         }
+    }
+    // Users whose address another one takes step aside first (swaps and cycles in one run).
+    let mover = api.clone();
+    let moving = std::mem::take(&mut plan.move_first);
+    let moved = crate::remote::parallel_map(moving.clone(), concurrency, move |id| mover.move_email(&id, &temporary_email(&id)));
+    for (id, result) in moving.into_iter().zip(moved) {
+        let reason = match result {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => panic,
+        };
+        // Not moved: neither they nor whoever wanted their address can change this run.
+        plan.update.retain(|u| u.id != id);
+        failures.push(Rejection { user_id: id, email: None, reason });
     }
     let writer = api.clone();
     let to_write: Vec<(bool, DesiredUser)> =

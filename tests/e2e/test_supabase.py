@@ -302,3 +302,21 @@ def test_a_technician_reads_their_companies_snapshots_through_storage_and_nothin
     # once per row.
     policy = sb.db.execute("SELECT qual FROM pg_policies WHERE schemaname = 'storage' AND policyname = 'azure_sync_snapshots_read'").fetchone()[0]
     assert "SELECT azure_sync.my_company_ids()" in policy and "SELECT azure_sync.snapshot_bucket()" in policy, policy
+
+
+def test_email_swaps_and_cycles_resolve_in_one_run(sb):
+    pop = generate.Population(23, companies=2, groups=1, users=8)
+    assert sync_users(sb.db, generate.users_file(pop, T0))["users_created"] == 8
+    users = [dict(u) for u in pop.users]
+    emails = [u["email"] for u in users]
+    # Two users swap; three rotate.
+    users[0]["email"], users[1]["email"] = emails[1], emails[0]
+    users[2]["email"], users[3]["email"], users[4]["email"] = emails[3], emails[4], emails[2]
+    result = sync_users(sb.db, generate.users_file(pop, T0 + timedelta(minutes=15), users=users))
+    assert (result["users_updated"], result["users_failed"]) == (5, 0), result["auth_failures"]
+    in_auth = dict(sb.db.execute("SELECT id::text, email FROM auth.users").fetchall())
+    in_profiles = dict(sb.db.execute("SELECT id::text, email FROM azure_sync.user_profiles").fetchall())
+    for u in users:
+        assert in_auth[u["id"]] == u["email"].lower() == in_profiles[u["id"]], u
+    assert not [e for e in in_auth.values() if e.endswith(".invalid")], "nobody is left on a temporary address"
+    assert sb.gotrue.count("PUT") == 10, "one step aside and one final update each"

@@ -213,3 +213,27 @@ fn only_an_email_change_is_marked_for_confirmation() {
     let changed: Vec<(&str, bool)> = plan.update.iter().map(|u| (u.id.as_str(), u.email_changed)).collect();
     assert_eq!(changed, [(file[0].user_id.as_str(), false), (file[1].user_id.as_str(), true)]);
 }
+
+#[test]
+fn swaps_and_cycles_of_emails_move_their_holders_first() {
+    let file = people(5);
+    let existing = as_existing(&plan_users(&file, &[], &guard(), DeletionPermission::Guarded));
+    let mut next = file.clone();
+    // 1 and 2 swap; 3 takes 4's, 4 takes 5's, 5 takes 3's (a cycle).
+    let email = |i: usize| file[i].email.clone();
+    (next[0].email, next[1].email) = (email(1), email(0));
+    (next[2].email, next[3].email, next[4].email) = (email(3), email(4), email(2));
+    let plan = plan_users(&next, &existing, &guard(), DeletionPermission::Guarded);
+    assert_eq!(plan.update.len(), 5);
+    assert!(plan.rejected.is_empty(), "{:?}", plan.rejected);
+    let mut all: Vec<String> = file.iter().map(|e| e.user_id.clone()).collect();
+    all.sort();
+    assert_eq!(plan.move_first, all);
+    // In a chain only a holder steps aside: 1 takes 2's address, 2 takes a free one.
+    let mut chain = file.clone();
+    chain[0].email = email(1);
+    chain[1].email = Some("fresh@example.com".into());
+    let plan = plan_users(&chain, &existing, &guard(), DeletionPermission::Guarded);
+    assert_eq!(plan.move_first, [file[1].user_id.clone()]);
+    assert_eq!(temporary_email("x"), "x@moving.azure-sync.invalid");
+}
