@@ -41,6 +41,7 @@ macro_rules! for_each_setting {
             allowance_hours: integer(1, 8760), "24", "a deletion allowance unused this long expires";
             retain_days: integer(1, 36500), "30", "snapshots of older days go (a company's newest stays)";
             history_days: integer(1, 36500), "90", "sync_jobs rows (and our pg_cron run history) older than this go";
+            storage_file_size_limit: integer(1, i64::MAX), "52428800", "largest snapshot uploaded to Storage (hosted default: 50 MB)";
         }
     };
 }

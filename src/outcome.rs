@@ -151,6 +151,9 @@ pub struct RunSummary {
     pub auth_requests: u64,
     pub storage_requests: u64,
     pub storage_backend: String,
+    /// What makes the Storage bucket unfit (public, refusing JSON, unreachable), when anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_problem: Option<String>,
     pub auth_backend: String,
     pub errors: Vec<BlobError>,
     /// The versions counted in blobs_still_failing, with their last error.
@@ -177,6 +180,7 @@ impl RunSummary {
             || self.blobs_left_for_next_run > 0
             || self.user_counts.users_failed > 0
             || self.user_counts.user_deletions_blocked > 0
+            || self.storage_problem.is_some()
         {
             RunStatus::Partial
         } else {

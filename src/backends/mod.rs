@@ -38,7 +38,10 @@ impl StorageBackend {
         let bucket = config.bucket().unwrap_or_default().to_string();
         match config.storage_url() {
             None => Ok(StorageBackend::Embedded { bucket }),
-            Some(url) => Ok(StorageBackend::Api { bucket, api: Arc::new(storage_api::StorageApi::new(api_client(config, "storage", url, "storage_url")?)) }),
+            Some(url) => {
+                let api = storage_api::StorageApi::new(api_client(config, "storage", url, "storage_url")?, config.storage_file_size_limit() as u64);
+                Ok(StorageBackend::Api { bucket, api: Arc::new(api) })
+            }
         }
     }
 

@@ -42,6 +42,14 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl ApiError {
+    /// Will the same request fail the same way again (too large, a type or key the service
+    /// refuses)? Then retrying it on every run helps nobody.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self.status, Some(413 | 415)) || matches!(self.code.as_deref(), Some("InvalidKey" | "EntityTooLarge" | "InvalidMimeType"))
+    }
+}
+
 pub enum Body<'a> {
     None,
     Json(&'a serde_json::Value),

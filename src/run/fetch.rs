@@ -5,6 +5,7 @@
 
 use crate::azure::{AzureError, AzureErrorKind, BlobClient, Fetched};
 use crate::backends::storage_api::{StorageApi, Upload};
+use crate::backends::supabase::ApiError;
 use crate::clock::Timestamp;
 use crate::contract::{self, BlobKind, ContractError, ScheduleFile};
 use crate::plan::blobs::Download;
@@ -71,6 +72,8 @@ pub enum FetchError {
     Contract(ContractError),
     /// The worker panicked on this blob (hostile input we did not foresee).
     Panicked(String),
+    /// Storage refused the snapshot for good (too large, a key or type it refuses).
+    Storage(ApiError),
 }
 
 impl FetchError {
@@ -80,6 +83,7 @@ impl FetchError {
         match self {
             FetchError::Azure(e) => e.kind == AzureErrorKind::TooLarge,
             FetchError::Contract(_) | FetchError::Panicked(_) => true,
+            FetchError::Storage(e) => e.is_permanent(),
         }
     }
 }
@@ -90,6 +94,7 @@ impl std::fmt::Display for FetchError {
             FetchError::Azure(e) => write!(f, "{e}"),
             FetchError::Contract(e) => write!(f, "breaks the file contract: {e}"),
             FetchError::Panicked(message) => write!(f, "reading it panicked ({message}): reported as a defect of azure_sync"),
+            FetchError::Storage(e) => write!(f, "{e}"),
         }
     }
 }
@@ -118,6 +123,11 @@ fn fetch_one(client: &BlobClient, uploader: Option<&Uploader>, job: &Download) -
         _ => {
             let file = contract::read_schedule_bytes(&bytes).map_err(FetchError::Contract)?;
             let upload = uploader.map(|u| u.upload_if_applying(&job.name, &file, &bytes, &sha256)).unwrap_or(Upload::NotAttempted);
+            if let Upload::Failed(e) = &upload {
+                if e.is_permanent() {
+                    return Err(FetchError::Storage(e.clone()));
+                }
+            }
             (Parsed::Schedule(file), upload)
         }
     };

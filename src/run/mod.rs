@@ -129,6 +129,20 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
     let auth = AuthBackend::from_config(&config)?;
     summary.storage_backend = storage.label();
     summary.auth_backend = auth.label().to_string();
+    if let (StorageBackend::Api { bucket, api }, false, true) = (&storage, options.dry_run, total > 0) {
+        // An existing bucket may be unfit (public, refusing JSON): say so rather than use it
+        // blindly. Asked only when there is something to upload: a no-op run calls nobody.
+        let (checker, name) = (api.clone(), bucket.clone());
+        match remote::off_main_thread(move |_| checker.bucket_state(&name)).map_err(SyncError::Worker)? {
+            Ok(state) => {
+                if let Some(problem) = state.problem(bucket) {
+                    pgrx::warning!("azure_sync: {problem}");
+                    summary.storage_problem = Some(problem);
+                }
+            }
+            Err(e) => summary.storage_problem = Some(scrub(&e.to_string())),
+        }
+    }
     let uploader = match (&storage, options.dry_run) {
         (StorageBackend::Api { bucket, api }, false) => {
             let (stored, covers_from) = crate::apply::schedule::recent_versions(UPLOAD_SNAPSHOT_DAYS)?;

@@ -65,8 +65,17 @@ pub fn apply_schedule(input: &ScheduleInput, storage: &StorageBackend, dry_run: 
         outcome.status = ScheduleStatus::WouldApply;
         return Ok(outcome);
     }
+    // The document first: a snapshot Storage refuses for good (too large, a key or type it
+    // refuses) rejects the file before anything of it is written.
+    match store_document(storage, &outcome.storage_path, input) {
+        Err(SyncError::Backend(e)) if e.is_permanent() => {
+            outcome.status = ScheduleStatus::Rejected;
+            outcome.reason = Some(e.to_string());
+            return Ok(outcome);
+        }
+        other => other?,
+    }
     write_headers(&Headers::of_schedule(file))?;
-    store_document(storage, &outcome.storage_path, input)?;
     let source = RowSource { storage_path: &outcome.storage_path, size_bytes: input.bytes.len(), sha256: input.sha256, blob_name: input.blob_name, blob_etag: input.blob_etag };
     upsert_row(file, &source)?;
     Ok(outcome)

@@ -320,3 +320,36 @@ def test_email_swaps_and_cycles_resolve_in_one_run(sb):
         assert in_auth[u["id"]] == u["email"].lower() == in_profiles[u["id"]], u
     assert not [e for e in in_auth.values() if e.endswith(".invalid")], "nobody is left on a temporary address"
     assert sb.gotrue.count("PUT") == 10, "one step aside and one final update each"
+
+
+def test_a_snapshot_over_the_size_limit_fails_alone_unsent_and_the_rest_lands(sb, azurite):
+    pop = generate.Population(29, companies=3, groups=1, users=6)
+    blobs = generate.build(pop, 2, START, T0)
+    big = json.loads(blobs["2_schedules.json"])
+    big["Jobs"] = [{"Notes": "x" * 1000, "N": i} for i in range(60 * 1024)]  # about 60 MB
+    blobs["2_schedules.json"] = json.dumps(big).encode()
+    name = f"big-{uuid.uuid4().hex[:12]}"
+    generate.write_container(azurite.service(), name, blobs)
+    configure(sb.db, azure_url=azurite.container_sas_url(name, "rl", 24 * 60))
+    result = sb.db.execute("SELECT azure_sync.run()").fetchone()[0]
+    errors = {e["blob"]: e["reason"] for e in result["errors"]}
+    assert list(errors) == ["2_schedules.json"], errors
+    assert "over the size limit of 52428800 bytes" in errors["2_schedules.json"] and "not sent" in errors["2_schedules.json"], errors
+    assert (result["status"], result["schedules_applied"], result["users_created"]) == ("partial", 2, 6), result
+    assert not [p for m, p in sb.storage.calls if m == "POST" and p.startswith("/object/schedule-data/2/")], "the body was never sent"
+    bucket = sb.db.execute("SELECT public, file_size_limit, allowed_mime_types FROM storage.buckets WHERE id = 'schedule-data'").fetchone()
+    assert bucket == (False, 52428800, ["application/json"])
+    # It fails for good: not downloaded again while its ETag stays.
+    again = sb.db.execute("SELECT azure_sync.run()").fetchone()[0]
+    assert (again["get_requests"], again["blobs_still_failing"]) == (0, 1), again
+
+
+def test_an_unfit_existing_bucket_is_reported_not_used_blindly(sb, azurite):
+    sb.db.execute("INSERT INTO storage.buckets (id, name, public) VALUES ('schedule-data', 'schedule-data', true)")
+    pop = generate.Population(37, companies=1, groups=1, users=2)
+    name = f"pub-{uuid.uuid4().hex[:12]}"
+    generate.write_container(azurite.service(), name, generate.build(pop, 2, START, T0))
+    configure(sb.db, azure_url=azurite.container_sas_url(name, "rl", 24 * 60))
+    result = sb.db.execute("SELECT azure_sync.run()").fetchone()[0]
+    assert result["status"] == "partial" and "is public" in result["storage_problem"], result
+    assert any("is public" in n for n in sb.db.notices)

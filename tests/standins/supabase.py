@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import os
 import secrets
 import threading
@@ -243,6 +244,10 @@ class GoTrue(StandIn):
         return 200, self.user_json(self.fetch(uid)), None
 
 
+# Storage's global UPLOAD_FILE_SIZE_LIMIT, as hosted Supabase sets it.
+UPLOAD_FILE_SIZE_LIMIT = 50 * 1024 * 1024
+
+
 class Storage(StandIn):
     service = "storage"
 
@@ -297,15 +302,30 @@ class Storage(StandIn):
         if method == "POST" and segs[1] == "bucket" and len(segs) == 2:
             data = json.loads(body)
             if self.sql("SELECT 1 FROM storage.buckets WHERE id = %s", (data["id"],)).fetchone():
-                return self.error(409, "Duplicate", "The resource already exists")
-            self.sql("INSERT INTO storage.buckets (id, name, public) VALUES (%s, %s, %s)", (data["id"], data["name"], bool(data.get("public"))))
+                return 400, {"statusCode": "409", "error": "Duplicate", "code": "BucketAlreadyExists", "message": "The resource already exists"}, None
+            self.sql("INSERT INTO storage.buckets (id, name, public, file_size_limit, allowed_mime_types) VALUES (%s, %s, %s, %s, %s)",
+                     (data["id"], data["name"], bool(data.get("public")), data.get("file_size_limit"), data.get("allowed_mime_types")))
             return 200, {"name": data["name"]}, None
+        if method == "GET" and segs[1] == "bucket" and len(segs) == 3:
+            row = self.sql("SELECT id, name, public, file_size_limit, allowed_mime_types FROM storage.buckets WHERE id = %s", (segs[2],)).fetchone()
+            if not row:
+                return self.error(404, "NoSuchBucket", "Bucket not found")
+            return 200, {"id": row[0], "name": row[1], "public": row[2], "file_size_limit": row[3], "allowed_mime_types": row[4]}, None
         if method == "POST" and segs[1] == "object" and len(segs) == 4:
             bucket, name = segs[2], urllib.parse.unquote(segs[3])
             if name in self.fail_ids:
                 return 500, {"statusCode": "500", "error": "internal", "message": "Internal Server Error (injected)"}, None
-            if not self.sql("SELECT 1 FROM storage.buckets WHERE id = %s", (bucket,)).fetchone():
+            found = self.sql("SELECT file_size_limit, allowed_mime_types FROM storage.buckets WHERE id = %s", (bucket,)).fetchone()
+            if not found:
                 return self.error(404, "Bucket not found", "Bucket not found")
+            if not re.fullmatch(r"[A-Za-z0-9_/!.*'() &$=@;:+,?-]*", name):
+                return self.error(400, "InvalidKey", f"Invalid key: {name}")
+            # Refused from Content-Length, as Storage does before reading a body.
+            limit = min(x for x in (found[0], UPLOAD_FILE_SIZE_LIMIT) if x is not None)
+            if int(headers.get("Content-Length") or 0) > limit:
+                return self.error(413, "EntityTooLarge", "The object exceeded the maximum allowed size")
+            if found[1] and headers.get("Content-Type", "application/octet-stream").split(";")[0] not in found[1]:
+                return self.error(415, "InvalidMimeType", f"mime type {headers.get('Content-Type')} is not supported")
             exists = self.sql("SELECT 1 FROM storage.objects WHERE bucket_id = %s AND name = %s", (bucket, name)).fetchone()
             if exists and headers.get("x-upsert") != "true":
                 return self.error(409, "Duplicate", "The resource already exists")

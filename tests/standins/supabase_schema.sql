@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS storage.objects (
     last_accessed_at timestamptz DEFAULT now(), metadata jsonb, path_tokens text[] GENERATED ALWAYS AS (string_to_array(name, '/')) STORED,
     version text, UNIQUE (bucket_id, name)
 );
+ALTER TABLE storage.buckets ADD COLUMN IF NOT EXISTS file_size_limit bigint, ADD COLUMN IF NOT EXISTS allowed_mime_types text[];
 -- As Supabase leaves them: every API role may query, row-level security decides what it sees.
 GRANT USAGE ON SCHEMA storage TO anon, authenticated, service_role;
 GRANT SELECT ON storage.objects, storage.buckets TO anon, authenticated, service_role;
