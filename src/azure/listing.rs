@@ -35,12 +35,14 @@ pub fn parse_page(xml: &[u8]) -> Result<ListPage, String> {
     let mut name_encoded = false;
     let mut text = String::new();
     let mut buf = vec![];
+    let mut is_listing = false;
     loop {
         match reader.read_event_into(&mut buf) {
             Err(e) => return Err(format!("the listing is not valid XML at byte {}: {e}", reader.buffer_position())),
             Ok(Event::Eof) => break,
             Ok(Event::Start(e)) => {
                 let name = e.name().as_ref().to_vec();
+                is_listing |= path.is_empty() && name == b"EnumerationResults";
                 if name == b"Blob" && path.last().is_some_and(|p| p == b"Blobs") {
                     current = Some(BlobItem::default());
                 }
@@ -90,6 +92,10 @@ pub fn parse_page(xml: &[u8]) -> Result<ListPage, String> {
         }
         buf.clear();
     }
+    // A 200 that is not a listing (a proxy's HTML page) must not read as an empty container.
+    if !is_listing {
+        return Err("the answer is not a blob listing (no EnumerationResults element): something other than Azure answered".into());
+    }
     Ok(page)
 }
 
@@ -131,5 +137,13 @@ mod tests {
     #[test]
     fn broken_xml_is_an_error() {
         assert!(parse_page(b"<EnumerationResults><Blobs></EnumerationResults>").is_err());
+    }
+
+    #[test]
+    fn an_answer_that_is_no_listing_is_an_error_not_an_empty_container() {
+        for body in [&b"<html><body>Welcome to the hotel wifi</body></html>"[..], b"", b"<Error><Code>x</Code></Error>"] {
+            assert!(parse_page(body).unwrap_err().contains("not a blob listing"), "{}", String::from_utf8_lossy(body));
+        }
+        assert_eq!(parse_page(b"<EnumerationResults><Blobs /></EnumerationResults>").unwrap().blobs.len(), 0);
     }
 }

@@ -49,34 +49,60 @@ impl GoTrue {
         result.map(|(_, body)| body)
     }
 
+    /// A 2xx is success only when it is the user asked for: anything else answering (a proxy's
+    /// HTML page, another service) must not read as a user created or updated.
+    fn echoed(operation: &str, id: &str, answer: &[u8]) -> Result<(), ApiError> {
+        let echoed = serde_json::from_slice::<Value>(answer).ok().and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string));
+        if echoed.as_deref() == Some(id) {
+            return Ok(());
+        }
+        Err(ApiError {
+            service: "auth",
+            operation: operation.to_string(),
+            status: None,
+            code: Some("unexpected_answer".into()),
+            message: "the answer is not the user asked for: something other than GoTrue answered".into(),
+        })
+    }
+
     pub fn create(&self, u: &DesiredUser) -> Result<(), ApiError> {
         let mut body = user_body(u, true);
         body["id"] = json!(u.id);
-        Self::ok(self.api.send("POST", "/admin/users", "users", &format!("create user {}", u.id), Body::Json(&body), &[])).map(|_| ())
+        let operation = format!("create user {}", u.id);
+        let answer = Self::ok(self.api.send("POST", "/admin/users", "users", &operation, Body::Json(&body), &[]))?;
+        Self::echoed(&operation, &u.id, &answer)
     }
 
     /// `confirm_email`: see `user_body`.
     pub fn update(&self, u: &DesiredUser, confirm_email: bool) -> Result<(), ApiError> {
         let body = user_body(u, confirm_email);
-        Self::ok(self.api.send("PUT", &format!("/admin/users/{}", u.id), "users", &format!("update user {}", u.id), Body::Json(&body), &[]))
-            .map(|_| ())
+        let operation = format!("update user {}", u.id);
+        let answer = Self::ok(self.api.send("PUT", &format!("/admin/users/{}", u.id), "users", &operation, Body::Json(&body), &[]))?;
+        Self::echoed(&operation, &u.id, &answer)
     }
 
     /// Give a user another address and nothing else (a step of an email swap: no
     /// `email_confirm`, no metadata).
     pub fn move_email(&self, id: &str, email: &str) -> Result<(), ApiError> {
         let body = json!({ "email": email });
-        Self::ok(self.api.send("PUT", &format!("/admin/users/{id}"), "users", &format!("move user {id} to a temporary address"), Body::Json(&body), &[]))
-            .map(|_| ())
+        let operation = format!("move user {id} to a temporary address");
+        let answer = Self::ok(self.api.send("PUT", &format!("/admin/users/{id}"), "users", &operation, Body::Json(&body), &[]))?;
+        Self::echoed(&operation, id, &answer)
     }
 
-    /// Hard delete. A user already gone (404 user_not_found) counts as deleted: an earlier run
-    /// may have deleted it and then rolled back its own transaction.
+    /// GoTrue's word that a user does not exist: a 404 with code user_not_found. A bare 404
+    /// (a wrong URL, a proxy) says nothing about the user and stays an error.
+    fn no_such_user(e: &ApiError) -> bool {
+        e.status == Some(404) && e.code.as_deref() == Some("user_not_found")
+    }
+
+    /// Hard delete. A user already gone counts as deleted: an earlier run may have deleted it
+    /// and then rolled back its own transaction.
     pub fn delete(&self, id: &str) -> Result<(), ApiError> {
         let body = json!({"should_soft_delete": false});
         match self.api.send("DELETE", &format!("/admin/users/{id}"), "users", &format!("delete user {id}"), Body::Json(&body), &[]) {
             Ok(_) => Ok(()),
-            Err(e) if e.status == Some(404) => Ok(()),
+            Err(e) if Self::no_such_user(&e) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -84,7 +110,7 @@ impl GoTrue {
     pub fn get(&self, id: &str) -> Result<Option<Value>, ApiError> {
         match self.api.send("GET", &format!("/admin/users/{id}"), "users", &format!("read user {id}"), Body::None, &[]) {
             Ok((_, body)) => Ok(serde_json::from_slice(&body).ok()),
-            Err(e) if e.status == Some(404) => Ok(None),
+            Err(e) if Self::no_such_user(&e) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -126,7 +152,7 @@ impl GoTrue {
     pub fn update_or_create(&self, u: &DesiredUser) -> Result<Upserted, ApiError> {
         match self.update(u, u.email_changed) {
             Ok(()) => Ok(Upserted::Updated),
-            Err(e) if e.status == Some(404) => self.create(u).map(|_| Upserted::Created),
+            Err(e) if Self::no_such_user(&e) => self.create(u).map(|_| Upserted::Created),
             Err(e) => Err(e),
         }
     }

@@ -124,19 +124,25 @@ impl StorageApi {
         self.api.send("DELETE", &format!("/object/{bucket}"), "object", &operation, Body::Json(&body), &[]).map(|_| ())
     }
 
-    /// Upload (or overwrite) one object.
+    /// Upload (or overwrite) one object. A 2xx is success only when it names the object
+    /// written (`Key`): anything else answering must not read as a snapshot stored.
     pub fn upload(&self, bucket: &str, path: &str, bytes: &[u8]) -> Result<(), ApiError> {
         let encoded = crate::http::encode::percent_encode(path, true);
-        self.api
-            .send(
-                "POST",
-                &format!("/object/{bucket}/{encoded}"),
-                "object",
-                &format!("upload {bucket}/{path}"),
-                Body::Bytes { content_type: "application/json", bytes },
-                &[("x-upsert", "true"), ("cache-control", "no-cache")],
-            )
-            .map(|_| ())
+        let operation = format!("upload {bucket}/{path}");
+        let (_, answer) = self.api.send(
+            "POST",
+            &format!("/object/{bucket}/{encoded}"),
+            "object",
+            &operation,
+            Body::Bytes { content_type: JSON, bytes },
+            &[("x-upsert", "true"), ("cache-control", "no-cache")],
+        )?;
+        let key = serde_json::from_slice::<serde_json::Value>(&answer).ok().and_then(|v| v.get("Key").and_then(|k| k.as_str()).map(str::to_string));
+        if key.as_deref() != Some(format!("{bucket}/{path}").as_str()) {
+            let message = "the answer does not name the object written: something other than Supabase Storage answered".into();
+            return Err(self.refused(502, "UnexpectedAnswer", operation, message));
+        }
+        Ok(())
     }
 }
 

@@ -22,6 +22,9 @@ class AnsweringServer:
             disable_nagle_algorithm = True  # see standins/supabase.py
 
             def do_GET(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
                 outer.requests.append(self.path)
                 status, headers, body = outer.answer(self.path)
                 self.send_response(status)
@@ -30,6 +33,8 @@ class AnsweringServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_POST = do_PUT = do_DELETE = do_GET
 
             def log_message(self, *args):
                 pass
@@ -41,6 +46,17 @@ class AnsweringServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class FixedAnswer(AnsweringServer):
+    """Answers every request alike: (status, headers, body)."""
+
+    def __init__(self, status, headers, body):
+        self.fixed = (status, headers, body)
+        super().__init__()
+
+    def answer(self, path):
+        return self.fixed
 
 
 class FlakyServer(AnsweringServer):

@@ -10,7 +10,7 @@ import pytest
 
 import generate
 from conftest import START, T0, configure, counts, run, sql_error
-from stand_ins import DelayingProxy, LoopingListing
+from stand_ins import DelayingProxy, FixedAnswer, LoopingListing
 
 BOM = b"\xef\xbb\xbf"
 
@@ -206,3 +206,37 @@ def test_a_cancel_reads_as_postgresql_s_own_message_with_no_rust_backtrace(db, a
         assert not diag.message_detail, diag.message_detail
     finally:
         proxy.close()
+
+
+HTML = b"<html><body><h1>Welcome</h1>Please sign in to the network.</body></html>"
+
+
+@pytest.mark.parametrize("status, headers, body", [
+    (301, {"Location": "http://127.0.0.1:9/elsewhere"}, b""),
+    (200, {"Content-Type": "text/html"}, HTML),
+])
+def test_something_other_than_azure_answering_fails_the_listing(db, status, headers, body):
+    server = FixedAnswer(status, headers, body)
+    try:
+        configure(db, azure_url=f"http://127.0.0.1:{server.port}/devstoreaccount1/data?sv=2021-12-02&sp=rl&se=2099-01-01&sig=FAKE")
+        result = run(db)
+        assert result["status"] == "failed", result
+        reason = result["errors"][0]["reason"]
+        assert ("redirect" in reason) if status == 301 else ("not a blob listing" in reason), reason
+        assert len(server.requests) == 1, "a redirect is not followed, nor retried"
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("status, body", [(200, HTML), (404, b"Not Found"), (301, b"")])
+def test_something_other_than_gotrue_answering_fails_those_users_with_nothing_applied(db, container, status, body):
+    server = FixedAnswer(status, {"Location": "http://127.0.0.1:9/x"} if status == 301 else {"Content-Type": "text/html"}, body)
+    try:
+        configure(db, auth_url=f"http://127.0.0.1:{server.port}", service_role_key="a-service-role-key-for-the-test")
+        result = run(db)
+        assert result["status"] == "partial" and result["users_failed"] == 40 and result["users_created"] == 0, result
+        assert counts(db)["user_profiles"] == 0, "nothing applied for a user whose Auth call was not really answered"
+        reasons = {e["reason"] for e in result["errors"] if "(user " in e["blob"]}
+        assert reasons and all(("something other than GoTrue" in r) or ("404" in r) or ("redirect" in r) for r in reasons), reasons
+    finally:
+        server.close()
