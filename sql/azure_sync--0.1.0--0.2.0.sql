@@ -31,7 +31,8 @@ CREATE FUNCTION azure_sync.configure(
 	"allowance_hours" bigint DEFAULT NULL,
 	"retain_days" bigint DEFAULT NULL,
 	"history_days" bigint DEFAULT NULL,
-	"storage_file_size_limit" bigint DEFAULT NULL
+	"storage_file_size_limit" bigint DEFAULT NULL,
+	"readiness_max_age_hours" bigint DEFAULT NULL
 ) RETURNS TABLE (
 	"name" TEXT,
 	"value" TEXT,
@@ -42,7 +43,7 @@ CREATE FUNCTION azure_sync.configure(
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'configure_wrapper';
 -- As finalize.sql does for every function: only the owner, and whom the owner grants.
-REVOKE ALL ON FUNCTION azure_sync.configure(text, text, text, text, text, text, text, bigint, bigint, bigint, bigint, bigint, bigint, double precision, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION azure_sync.configure(text, text, text, text, text, text, text, bigint, bigint, bigint, bigint, bigint, bigint, double precision, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint) FROM PUBLIC;
 
 -- A version that fails for good (contract, size, rejection) is remembered by its ETag and not
 -- downloaded again until it changes.
@@ -151,3 +152,14 @@ END
 $$;
 REVOKE ALL ON FUNCTION azure_sync.create_portal_policies() FROM PUBLIC;
 SELECT azure_sync.create_portal_policies();
+
+-- Outage readiness: could every technician sign in and see their week if upstream went down now?
+CREATE FUNCTION azure_sync.readiness() RETURNS TABLE (
+	"check" TEXT,
+	"ok" bool,
+	"detail" TEXT
+)
+STRICT
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'readiness_wrapper';
+REVOKE ALL ON FUNCTION azure_sync.readiness() FROM PUBLIC;

@@ -104,6 +104,15 @@ fn snapshot_bucket() -> String {
     apply::settings::load_settings().or_raise().bucket().unwrap_or_default().to_string()
 }
 
+/// If upstream went down now, could every technician sign in and see their week? One row per
+/// question: whether it is fine, and what to know.
+#[pg_extern]
+fn readiness() -> TableIterator<'static, (name!(check, String), name!(ok, bool), name!(detail, String))> {
+    let config = apply::settings::load().or_raise();
+    let checks = crate::run::readiness::readiness(&config).or_raise();
+    TableIterator::new(checks.into_iter().map(|c| (c.check.to_string(), c.ok, crate::redact::scrub(&c.detail))))
+}
+
 /// Reset GeneratedAt stamps later than now plus max_clock_skew_minutes, which an upstream
 /// clock gone wrong left before such stamps were refused; they would make every later export
 /// look stale. Returns how many were reset, table by table.

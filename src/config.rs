@@ -42,6 +42,7 @@ macro_rules! for_each_setting {
             retain_days: integer(1, 36500), "30", "snapshots of older days go (a company's newest stays)";
             history_days: integer(1, 36500), "90", "sync_jobs rows (and our pg_cron run history) older than this go";
             storage_file_size_limit: integer(1, i64::MAX), "52428800", "largest snapshot uploaded to Storage (hosted default: 50 MB)";
+            readiness_max_age_hours: integer(1, 720), "3", "readiness: a snapshot or a last success older than this is a gap";
         }
     };
 }

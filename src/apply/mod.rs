@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod companies;
 pub mod cron;
 pub mod jobs;
+pub mod readiness;
 pub mod repair;
 pub mod retention;
 pub mod schedule;

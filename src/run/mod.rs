@@ -7,6 +7,7 @@
 pub mod fetch;
 pub mod headers;
 pub mod progress;
+pub mod readiness;
 pub mod retention;
 pub mod schedule;
 pub mod users;
