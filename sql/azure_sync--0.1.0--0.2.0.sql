@@ -163,3 +163,20 @@ STRICT
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'readiness_wrapper';
 REVOKE ALL ON FUNCTION azure_sync.readiness() FROM PUBLIC;
+
+-- Drift repair between Supabase Auth and the profiles, which schedule() also schedules daily.
+CREATE FUNCTION azure_sync.reconcile_auth(
+	"dry_run" bool DEFAULT true
+) RETURNS jsonb
+STRICT
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'reconcile_auth_wrapper';
+REVOKE ALL ON FUNCTION azure_sync.reconcile_auth(boolean) FROM PUBLIC;
+DROP FUNCTION azure_sync.schedule(text);
+CREATE FUNCTION azure_sync.schedule(
+	"cron" TEXT DEFAULT '*/15 * * * *',
+	"reconcile" TEXT DEFAULT '17 3 * * *'
+) RETURNS bigint
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_wrapper';
+REVOKE ALL ON FUNCTION azure_sync.schedule(text, text) FROM PUBLIC;

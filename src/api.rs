@@ -104,6 +104,16 @@ fn snapshot_bucket() -> String {
     apply::settings::load_settings().or_raise().bucket().unwrap_or_default().to_string()
 }
 
+/// Find where Supabase Auth and the profiles disagree (profiles without an auth user, auth
+/// users of ours without a profile, emails, confirmation or app_metadata that differ) and,
+/// with `dry_run => false`, repair it (deletions behind the mass-deletion guard).
+#[pg_extern]
+fn reconcile_auth(dry_run: default!(bool, true)) -> JsonB {
+    apply::jobs::wait_for_run_lock().or_raise();
+    let config = apply::settings::load().or_raise();
+    to_jsonb(crate::run::reconcile::reconcile_auth(&config, dry_run).or_raise())
+}
+
 /// If upstream went down now, could every technician sign in and see their week? One row per
 /// question: whether it is fine, and what to know.
 #[pg_extern]
@@ -263,14 +273,29 @@ fn run(dry_run: default!(bool, false), trigger: default!(Option<&str>, "NULL")) 
     to_jsonb(crate::run::run(crate::run::RunOptions { dry_run, trigger }))
 }
 
-/// Run the sync with pg_cron (job `azure-sync-15min`); returns the job id.
+/// Run the sync with pg_cron (job `azure-sync-15min`) and, when Supabase Auth is configured,
+/// the drift repair `reconcile_auth` (job `azure-sync-reconcile`, daily by default; NULL: not
+/// scheduled). Returns the sync job's id.
 #[pg_extern]
-fn schedule(cron: default!(&str, "'*/15 * * * *'")) -> i64 {
-    apply::cron::schedule(cron).or_raise()
+fn schedule(cron: default!(&str, "'*/15 * * * *'"), reconcile: default!(Option<&str>, "'17 3 * * *'")) -> i64 {
+    let id = apply::cron::schedule(apply::cron::JOB_NAME, cron, apply::cron::JOB_COMMAND).or_raise();
+    let auth_configured = apply::settings::load_settings().or_raise().auth_url().is_some();
+    match reconcile {
+        Some(when) if auth_configured => {
+            apply::cron::schedule(apply::cron::RECONCILE_JOB_NAME, when, apply::cron::RECONCILE_JOB_COMMAND).or_raise();
+        }
+        Some(_) => pgrx::notice!("azure_sync: no auth_url configured: reconcile_auth is not scheduled"),
+        None => {}
+    }
+    id
 }
 
-/// Stop the pg_cron job; false when there was none.
+/// Stop our pg_cron jobs; false when there was none.
 #[pg_extern]
 fn unschedule() -> bool {
-    apply::cron::unschedule().or_raise()
+    let mut any = false;
+    for name in apply::cron::JOB_NAMES {
+        any |= apply::cron::unschedule(name).or_raise();
+    }
+    any
 }

@@ -7,6 +7,11 @@ use pgrx::prelude::*;
 
 pub const JOB_NAME: &str = "azure-sync-15min";
 pub const JOB_COMMAND: &str = "SELECT azure_sync.run(trigger => 'cron')";
+/// Drift repair between Supabase Auth and the profiles.
+pub const RECONCILE_JOB_NAME: &str = "azure-sync-reconcile";
+pub const RECONCILE_JOB_COMMAND: &str = "SELECT azure_sync.reconcile_auth(dry_run => false)";
+/// Every job of ours, for unschedule() and for pruning their run history.
+pub const JOB_NAMES: &[&str] = &[JOB_NAME, RECONCILE_JOB_NAME];
 
 fn setting(name: &str) -> Result<String, SyncError> {
     Ok(Spi::get_one_with_args::<String>("SELECT coalesce(current_setting($1, true), '')", &[name.into()])?.unwrap_or_default())
@@ -35,24 +40,24 @@ fn missing_pieces() -> Result<Vec<String>, SyncError> {
     Ok(missing)
 }
 
-/// Create or replace the job; returns pg_cron's job id.
-pub fn schedule(cron: &str) -> Result<i64, SyncError> {
+/// Create or replace a job; returns pg_cron's job id.
+pub fn schedule(name: &str, cron: &str, command: &str) -> Result<i64, SyncError> {
     let missing = missing_pieces()?;
     if !missing.is_empty() {
         return Err(ConfigError::Missing(format!("pg_cron is not available here: {}", missing.join("; "))).into());
     }
-    let id = Spi::get_one_with_args::<i64>("SELECT cron.schedule($1, $2, $3)", &[JOB_NAME.into(), cron.into(), JOB_COMMAND.into()])?;
+    let id = Spi::get_one_with_args::<i64>("SELECT cron.schedule($1, $2, $3)", &[name.into(), cron.into(), command.into()])?;
     Ok(id.expect("cron.schedule returns the job id"))
 }
 
-/// Remove the job; false when there was none.
-pub fn unschedule() -> Result<bool, SyncError> {
+/// Remove a job; false when there was none.
+pub fn unschedule(name: &str) -> Result<bool, SyncError> {
     if !missing_pieces()?.is_empty() {
         return Ok(false);
     }
-    let exists = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1)", &[JOB_NAME.into()])?.unwrap_or(false);
+    let exists = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1)", &[name.into()])?.unwrap_or(false);
     if exists {
-        Spi::run_with_args("SELECT cron.unschedule($1::name)", &[JOB_NAME.into()])?;
+        Spi::run_with_args("SELECT cron.unschedule($1::name)", &[name.into()])?;
     }
     Ok(exists)
 }

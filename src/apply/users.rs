@@ -9,6 +9,37 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 
+/// Every profile with its memberships, as the users sync last wrote them.
+pub fn profiles() -> Result<Vec<DesiredUser>, SyncError> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT p.id::text, p.email, p.first_name, p.last_name, p.full_name, p.record_hash,
+                    coalesce(jsonb_agg(jsonb_build_object('company_id', m.company_id, 'employee_information_id', m.employee_information_id,
+                                                          'roles', m.roles) ORDER BY m.company_id)
+                             FILTER (WHERE m.company_id IS NOT NULL), '[]')
+             FROM azure_sync.user_profiles p LEFT JOIN azure_sync.company_memberships m ON m.user_id = p.id
+             GROUP BY p.id",
+            None,
+            &[],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let memberships = row.get::<JsonB>(7)?.map(|j| serde_json::from_value(j.0)).transpose().map_err(|e| SyncError::Spi(e.to_string()))?;
+            out.push(DesiredUser {
+                id: row.get::<String>(1)?.unwrap_or_default(),
+                email: row.get::<String>(2)?.unwrap_or_default(),
+                first_name: row.get(3)?,
+                last_name: row.get(4)?,
+                full_name: row.get(5)?,
+                record_hash: row.get::<String>(6)?.unwrap_or_default(),
+                memberships: memberships.unwrap_or_default(),
+                email_changed: false,
+            });
+        }
+        Ok(out)
+    })
+}
+
 pub fn existing_users() -> Result<Vec<ExistingUser>, SyncError> {
     Spi::connect(|client| {
         let rows = client.select("SELECT id::text, email, record_hash FROM azure_sync.user_profiles", None, &[])?;

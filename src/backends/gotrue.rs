@@ -2,7 +2,8 @@
 //! UserId as the auth id so every call can be repeated safely.
 
 use super::supabase::{ApiClient, ApiError, Body};
-use crate::plan::users::DesiredUser;
+use crate::plan::reconcile::AuthUser;
+use crate::plan::users::{app_metadata, DesiredUser};
 use serde_json::{json, Value};
 
 pub struct GoTrue {
@@ -18,18 +19,10 @@ pub struct GoTrue {
 /// update carrying it confirms again and deletes the user's one-time tokens, so a magic link
 /// the technician just asked for would stop working.
 pub fn user_body(u: &DesiredUser, confirm_email: bool) -> Value {
-    let roles: serde_json::Map<String, Value> = u.memberships.iter().map(|m| (m.company_id.to_string(), json!(m.roles))).collect();
-    let employee_ids: serde_json::Map<String, Value> =
-        u.memberships.iter().map(|m| (m.company_id.to_string(), json!(m.employee_information_id))).collect();
     let mut body = json!({
         "email": u.email,
         "user_metadata": {"first_name": u.first_name, "last_name": u.last_name, "full_name": u.full_name},
-        "app_metadata": {
-            "provider": "email",
-            "service_company_ids": u.memberships.iter().map(|m| m.company_id).collect::<Vec<_>>(),
-            "roles": roles,
-            "employee_information_ids": employee_ids,
-        },
+        "app_metadata": app_metadata(u),
     });
     if confirm_email {
         body["email_confirm"] = json!(true);
@@ -115,11 +108,33 @@ impl GoTrue {
         }
     }
 
-    /// One page of users (GoTrue pages from 1).
-    pub fn list(&self, page: u32, per_page: u32) -> Result<Vec<Value>, ApiError> {
-        let (_, body) = self.api.send("GET", &format!("/admin/users?page={page}&per_page={per_page}"), "users", "list users", Body::None, &[])?;
-        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        Ok(v.get("users").and_then(|u| u.as_array()).cloned().unwrap_or_default())
+    /// Every user, page after page (GoTrue pages from 1, newest first) until a short page.
+    pub fn list_all(&self, per_page: u32) -> Result<Vec<AuthUser>, ApiError> {
+        let mut all = vec![];
+        for page in 1.. {
+            let operation = format!("list users (page {page})");
+            let (_, body) = self.api.send("GET", &format!("/admin/users?page={page}&per_page={per_page}"), "users", &operation, Body::None, &[])?;
+            let users = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("users").and_then(Value::as_array).cloned()).ok_or_else(|| ApiError {
+                service: "auth",
+                operation,
+                status: None,
+                code: Some("unexpected_answer".into()),
+                message: "the answer has no users list: something other than GoTrue answered".into(),
+            })?;
+            let n = users.len();
+            all.extend(users.iter().filter_map(|u| {
+                Some(AuthUser {
+                    id: u.get("id")?.as_str()?.to_string(),
+                    email: u.get("email").and_then(Value::as_str).map(str::to_lowercase),
+                    confirmed: u.get("email_confirmed_at").is_some_and(|c| !c.is_null()),
+                    app_metadata: u.get("app_metadata").cloned().unwrap_or(Value::Null),
+                })
+            }));
+            if n < per_page as usize {
+                break;
+            }
+        }
+        Ok(all)
     }
 
     /// Create; when GoTrue already has this id (an earlier run created it and then rolled back),

@@ -5,6 +5,7 @@
 
 pub mod blobs;
 pub mod companies;
+pub mod reconcile;
 pub mod schedule;
 pub mod users;
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One company a person works for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Membership {
     pub company_id: i64,
     pub employee_information_id: Option<i64>,
@@ -90,6 +90,22 @@ pub struct UserPlan {
     pub rejected: Vec<Rejection>,
     /// Inconsistencies that did not stop a user (e.g. two spellings of one person's name).
     pub warnings: Vec<String>,
+}
+
+/// What decides a user's access, as Supabase Auth holds it in `app_metadata` (which only the
+/// service role writes; a signed-in user can edit user_metadata, so never there): companies,
+/// roles, EmployeeInformationIds, and the marker that says azure_sync manages this user.
+pub fn app_metadata(u: &DesiredUser) -> serde_json::Value {
+    let roles: serde_json::Map<String, serde_json::Value> = u.memberships.iter().map(|m| (m.company_id.to_string(), serde_json::json!(m.roles))).collect();
+    let employee_ids: serde_json::Map<String, serde_json::Value> =
+        u.memberships.iter().map(|m| (m.company_id.to_string(), serde_json::json!(m.employee_information_id))).collect();
+    serde_json::json!({
+        "provider": "email",
+        "azure_sync": true,
+        "service_company_ids": u.memberships.iter().map(|m| m.company_id).collect::<Vec<_>>(),
+        "roles": roles,
+        "employee_information_ids": employee_ids,
+    })
 }
 
 /// Where a user waits while their address passes to another user of the same export: a

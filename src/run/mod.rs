@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod headers;
 pub mod progress;
 pub mod readiness;
+pub mod reconcile;
 pub mod retention;
 pub mod schedule;
 pub mod users;

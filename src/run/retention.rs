@@ -10,8 +10,6 @@ use crate::config::Config;
 use crate::error::SyncError;
 use crate::outcome::RunSummary;
 
-/// The pg_cron jobs whose run history is ours to prune.
-pub const CRON_JOBS: &[&str] = &[crate::apply::cron::JOB_NAME];
 
 pub fn apply_retention(config: &Config, storage: &StorageBackend, dry_run: bool, summary: &mut RunSummary) -> Result<(), SyncError> {
     let expired = expired_snapshots(config.retain_days())?;
@@ -47,6 +45,6 @@ pub fn apply_retention(config: &Config, storage: &StorageBackend, dry_run: bool,
 
 /// Run history older than `history_days`: sync_jobs and pg_cron's rows of our jobs.
 pub fn apply_history_limit(config: &Config, summary: &mut RunSummary) -> Result<(), SyncError> {
-    (summary.history_runs_pruned, summary.cron_runs_pruned) = prune_history(config.history_days(), CRON_JOBS)?;
+    (summary.history_runs_pruned, summary.cron_runs_pruned) = prune_history(config.history_days(), crate::apply::cron::JOB_NAMES)?;
     Ok(())
 }

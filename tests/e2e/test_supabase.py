@@ -353,3 +353,42 @@ def test_an_unfit_existing_bucket_is_reported_not_used_blindly(sb, azurite):
     result = sb.db.execute("SELECT azure_sync.run()").fetchone()[0]
     assert result["status"] == "partial" and "is public" in result["storage_problem"], result
     assert any("is public" in n for n in sb.db.notices)
+
+
+def test_reconcile_auth_finds_and_repairs_each_kind_of_drift(sb):
+    pop = generate.Population(43, companies=2, groups=1, users=6)
+    assert sync_users(sb.db, generate.users_file(pop, T0))["users_created"] == 6
+    a, b, c = pop.users[0], pop.users[1], pop.users[2]
+    orphan, stranger = str(uuid.uuid4()), str(uuid.uuid4())
+    insert = ("INSERT INTO auth.users (instance_id, id, aud, role, email, email_confirmed_at, raw_app_meta_data, created_at, updated_at) "
+              "VALUES ('00000000-0000-0000-0000-000000000000', %s, 'authenticated', 'authenticated', %s, now(), %s, now(), now())")
+    sb.db.execute("DELETE FROM auth.users WHERE id = %s", [a["id"]])  # deleted by hand in the dashboard
+    sb.db.execute(insert, [orphan, "left.behind@example.com", json.dumps({"azure_sync": True})])  # a rolled-back run's user
+    sb.db.execute(insert, [stranger, "admin@example.com", json.dumps({"provider": "email"})])  # not ours: never touched
+    sb.db.execute("UPDATE auth.users SET email = 'edited@example.com' WHERE id = %s", [b["id"]])
+    sb.db.execute("UPDATE auth.users SET email_confirmed_at = NULL WHERE id = %s", [c["id"]])
+    before = sb.db.execute("SELECT id::text, email, email_confirmed_at IS NOT NULL FROM auth.users ORDER BY 1").fetchall()
+
+    found = sb.db.execute("SELECT azure_sync.reconcile_auth()").fetchone()[0]
+    assert found["missing_auth_users"] == [a["id"]] and found["orphans"] == [orphan], found
+    assert {m["user_id"]: m["differs"] for m in found["mismatched"]} == {b["id"]: ["email"], c["id"]: ["confirmation"]}
+    assert sb.db.execute("SELECT id::text, email, email_confirmed_at IS NOT NULL FROM auth.users ORDER BY 1").fetchall() == before, "a dry run changes nothing"
+    ok, _ = dict((r[0], (r[1], r[2])) for r in sb.db.execute("SELECT * FROM azure_sync.readiness()").fetchall())["technicians can sign in"]
+    assert ok is False
+
+    repaired = sb.db.execute("SELECT azure_sync.reconcile_auth(dry_run => false)").fetchone()[0]
+    assert (repaired["created"], repaired["updated"], repaired["deleted"], repaired["failures"]) == (1, 2, 1, []), repaired
+    in_auth = {r[0]: (r[1], r[2]) for r in sb.db.execute("SELECT id::text, email, email_confirmed_at IS NOT NULL FROM auth.users").fetchall()}
+    for u in pop.users:
+        assert in_auth[u["id"]] == (u["email"].lower(), True), u
+    assert orphan not in in_auth and in_auth[stranger] == ("admin@example.com", True)
+    again = sb.db.execute("SELECT azure_sync.reconcile_auth()").fetchone()[0]
+    assert (again["missing_auth_users"], again["orphans"], again["mismatched"]) == ([], [], [])
+
+    # schedule() runs it daily beside the sync when Auth is configured.
+    sb.db.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+    sb.db.execute("SELECT azure_sync.schedule()")
+    jobs = dict(sb.db.execute("SELECT jobname, schedule FROM cron.job WHERE jobname LIKE 'azure-sync%'").fetchall())
+    assert jobs == {"azure-sync-15min": "*/15 * * * *", "azure-sync-reconcile": "17 3 * * *"}
+    assert sb.db.execute("SELECT azure_sync.unschedule()").fetchone()[0] is True
+    assert sb.db.execute("SELECT count(*) FROM cron.job WHERE jobname LIKE 'azure-sync%'").fetchone()[0] == 0

@@ -180,7 +180,7 @@ class GoTrue(StandIn):
             q = urllib.parse.parse_qs(parts.query)
             page, per = int(q.get("page", ["1"])[0]), int(q.get("per_page", ["50"])[0])
             rows = self.sql("SELECT id, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at "
-                            "FROM auth.users ORDER BY created_at, id LIMIT %s OFFSET %s", (per, (page - 1) * per)).fetchall()
+                            "FROM auth.users ORDER BY created_at DESC LIMIT %s OFFSET %s", (per, (page - 1) * per)).fetchall()
             total = self.sql("SELECT count(*) FROM auth.users").fetchone()[0]
             return 200, {"users": [self.user_json(r) for r in rows], "aud": "authenticated"}, {"X-Total-Count": str(total)}
         row = self.fetch(uid)
@@ -202,7 +202,9 @@ class GoTrue(StandIn):
         if data.get("id") in self.fail_ids:
             return 500, {"code": "unexpected_failure", "message": "Internal Server Error (injected)"}, None
         email = (data.get("email") or "").lower()
-        if self.sql("SELECT 1 FROM auth.users WHERE email = %s AND NOT is_sso_user", (email,)).fetchone():
+        # As GoTrue: against users' emails and against the identities of every provider.
+        if self.sql("SELECT 1 FROM auth.users WHERE email = %s AND NOT is_sso_user UNION ALL "
+                    "SELECT 1 FROM auth.identities WHERE email = %s", (email, email)).fetchone():
             return 422, {"code": "email_exists", "message": "A user with this email address has already been registered"}, {"x-sb-error-code": "email_exists"}
         app = {"provider": "email", "providers": ["email"], **(data.get("app_metadata") or {})}
         try:
