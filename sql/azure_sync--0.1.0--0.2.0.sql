@@ -32,7 +32,9 @@ CREATE FUNCTION azure_sync.configure(
 	"retain_days" bigint DEFAULT NULL,
 	"history_days" bigint DEFAULT NULL,
 	"storage_file_size_limit" bigint DEFAULT NULL,
-	"readiness_max_age_hours" bigint DEFAULT NULL
+	"readiness_max_age_hours" bigint DEFAULT NULL,
+	"ca_bundle" TEXT DEFAULT NULL,
+	"allow_insecure_http" bool DEFAULT NULL
 ) RETURNS TABLE (
 	"name" TEXT,
 	"value" TEXT,
@@ -43,7 +45,7 @@ CREATE FUNCTION azure_sync.configure(
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'configure_wrapper';
 -- As finalize.sql does for every function: only the owner, and whom the owner grants.
-REVOKE ALL ON FUNCTION azure_sync.configure(text, text, text, text, text, text, text, bigint, bigint, bigint, bigint, bigint, bigint, double precision, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION azure_sync.configure(text, text, text, text, text, text, text, bigint, bigint, bigint, bigint, bigint, bigint, double precision, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, text, boolean) FROM PUBLIC;
 
 -- A version that fails for good (contract, size, rejection) is remembered by its ETag and not
 -- downloaded again until it changes.

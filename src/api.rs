@@ -145,7 +145,9 @@ fn show_config() -> TableIterator<'static, (name!(name, String), name!(value, St
     config_rows()
 }
 
-/// Check and store what configure() was given (name, value; None leaves a value as it is).
+/// Check and store what configure() was given (name, value; None leaves a value as it is),
+/// then check the whole configuration as a run would use it (endpoints, the CA bundle): a
+/// mistake is refused now, with everything rolled back, not found at 3 a.m.
 fn configure_settings(given: Vec<(&str, Option<String>)>) {
     for (name, value) in given {
         let Some(value) = value else { continue };
@@ -157,6 +159,16 @@ fn configure_settings(given: Vec<(&str, Option<String>)>) {
         }
         setting.check(value).or_raise();
         apply::settings::store(setting, value).or_raise();
+    }
+    let config = apply::settings::load().or_raise();
+    config.tls().or_raise();
+    if let Err(e @ config::ConfigError::Invalid(_)) = config.container() {
+        SyncError::from(e).raise();
+    }
+    for (what, url) in [("auth_url", config.auth_url()), ("storage_url", config.storage_url())] {
+        if let Some(url) = url {
+            config.check_endpoint(what, url).or_raise();
+        }
     }
 }
 
@@ -179,6 +191,9 @@ macro_rules! configure_function {
     (@args [$($args:tt)*] [$($names:ident)*] $name:ident integer, $($rest:tt)*) => {
         configure_function!(@args [$($args)* $name: default!(Option<i64>, "NULL"),] [$($names)* $name] $($rest)*);
     };
+    (@args [$($args:tt)*] [$($names:ident)*] $name:ident boolean, $($rest:tt)*) => {
+        configure_function!(@args [$($args)* $name: default!(Option<bool>, "NULL"),] [$($names)* $name] $($rest)*);
+    };
     (@args [$($args:tt)*] [$($names:ident)*] $name:ident fraction, $($rest:tt)*) => {
         configure_function!(@args [$($args)* $name: default!(Option<f64>, "NULL"),] [$($names)* $name] $($rest)*);
     };
@@ -191,7 +206,7 @@ for_each_setting!(configure_function);
 /// A Blob client for the configured container, shared with worker threads.
 fn blob_client() -> Result<std::sync::Arc<crate::azure::BlobClient>, SyncError> {
     let config = apply::settings::load()?;
-    Ok(std::sync::Arc::new(crate::azure::BlobClient::new(config.container()?, config.client_options())))
+    Ok(std::sync::Arc::new(crate::azure::BlobClient::new(config.container()?, config.client_options()?)))
 }
 
 /// Every blob in the configured container (all pages), what the sync makes of it, and

@@ -16,7 +16,8 @@ use std::time::Duration;
 /// here; the release's upgrade script then recreates `configure()`, whose arguments follow
 /// this order (keep new ones last: callers may pass arguments by position).
 /// Kinds: `sas_url`, `connection_string` and `secret` are secrets (Vault or the owner-only
-/// table, never shown); `text`; `url` (http or https); `integer(min, max)`; `fraction` (0 to 1).
+/// table, never shown); `text`; `url` (http or https); `integer(min, max)`; `fraction` (0 to 1);
+/// `boolean`.
 macro_rules! for_each_setting {
     ($then:ident) => {
         $then! {
@@ -43,6 +44,8 @@ macro_rules! for_each_setting {
             history_days: integer(1, 36500), "90", "sync_jobs rows (and our pg_cron run history) older than this go";
             storage_file_size_limit: integer(1, i64::MAX), "52428800", "largest snapshot uploaded to Storage (hosted default: 50 MB)";
             readiness_max_age_hours: integer(1, 720), "3", "readiness: a snapshot or a last success older than this is a gap";
+            ca_bundle: text, "", "PEM file of CAs to trust beside the public roots (a TLS-inspecting proxy, a private CA)";
+            allow_insecure_http: boolean, "false", "allow http:// to hosts other than loopback (credentials in clear text)";
         }
     };
 }
@@ -62,6 +65,7 @@ pub enum Kind {
     Url,
     Integer { min: i64, max: i64 },
     Fraction,
+    Boolean,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +106,7 @@ impl Setting {
                 Ok(f) if (0.0..=1.0).contains(&f) => Ok(()),
                 _ => bad("a fraction between 0 and 1".into()),
             },
+            Kind::Boolean => value.parse::<bool>().map(|_| ()).or_else(|_| bad("true or false".into())),
         }
     }
 }
@@ -138,12 +143,16 @@ macro_rules! settings_table {
     (@kind text) => { Kind::Text };
     (@kind url) => { Kind::Url };
     (@kind fraction) => { Kind::Fraction };
+    (@kind boolean) => { Kind::Boolean };
     (@kind integer ($min:expr, $max:expr)) => { Kind::Integer { min: $min, max: $max } };
     (@accessor $name:ident integer) => {
         pub fn $name(&self) -> i64 { self.number(stringify!($name)) }
     };
     (@accessor $name:ident fraction) => {
         pub fn $name(&self) -> f64 { self.number(stringify!($name)) }
+    };
+    (@accessor $name:ident boolean) => {
+        pub fn $name(&self) -> bool { self.number(stringify!($name)) }
     };
     (@accessor $name:ident $other:ident) => {
         /// None when unset.
@@ -235,23 +244,51 @@ impl Config {
         Some(self.max_run_seconds()).filter(|s| *s > 0).map(|s| Duration::from_secs(s as u64))
     }
 
-    pub fn client_options(&self) -> ClientOptions {
-        ClientOptions {
+    pub fn client_options(&self) -> Result<ClientOptions, ConfigError> {
+        Ok(ClientOptions {
             connect_timeout: self.connect_timeout(),
             request_timeout: self.request_timeout(),
             retry: self.retry(),
             max_blob_bytes: self.max_blob_bytes() as u64,
             page_size: self.list_page_size() as u32,
             max_pages: self.max_list_pages() as u64,
+            tls: self.tls()?,
+        })
+    }
+
+    /// TLS trusting `ca_bundle` beside the bundled roots; None: the bundled roots alone.
+    pub fn tls(&self) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, ConfigError> {
+        let Some(path) = self.ca_bundle() else { return Ok(None) };
+        let pem = std::fs::read(path).map_err(|e| ConfigError::Invalid(format!("ca_bundle {path:?} cannot be read by the server: {e}")))?;
+        crate::http::tls_trusting(&pem).map(Some).map_err(|e| ConfigError::Invalid(format!("ca_bundle {path:?}: {e}")))
+    }
+
+    /// Credentials go to `url` (`what` names it for the message): over https, or over http
+    /// only to this machine (loopback) unless `allow_insecure_http` says otherwise.
+    pub fn check_endpoint(&self, what: &str, url: &str) -> Result<(), ConfigError> {
+        let Some(rest) = url.strip_prefix("http://") else { return Ok(()) };
+        let authority = rest.split('/').next().unwrap_or("");
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => authority.split(':').next().unwrap_or(""),
+        };
+        let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if loopback || self.allow_insecure_http() {
+            return Ok(());
         }
+        Err(ConfigError::Invalid(format!(
+            "{what} uses http:// to {host}, which is not this machine: the credentials would cross the network in clear text; \
+             use https, or configure(allow_insecure_http => true) if that is what you mean"
+        )))
     }
 
     /// The container to sync: the SAS URL wins over a connection string.
     pub fn container(&self) -> Result<Container, ConfigError> {
         let invalid = |e: crate::azure::AzureError| ConfigError::Invalid(e.to_string());
+        let checked = |c: Container| self.check_endpoint("the Azure endpoint", &c.endpoint).map(|()| c);
         match (self.azure_url(), self.azure_connection_string()) {
-            (Some(url), _) => Container::from_sas_url(url).map_err(invalid),
-            (None, Some(cs)) => Container::from_connection_string(cs, self.azure_container().unwrap_or("")).map_err(invalid),
+            (Some(url), _) => Container::from_sas_url(url).map_err(invalid).and_then(checked),
+            (None, Some(cs)) => Container::from_connection_string(cs, self.azure_container().unwrap_or("")).map_err(invalid).and_then(checked),
             (None, None) => Err(ConfigError::Missing(
                 "no Azure container: SELECT azure_sync.configure(azure_url => 'https://{account}.blob.core.windows.net/{container}?{sas}') \
                  or configure(azure_connection_string => '...', azure_container => '...')"
@@ -327,6 +364,21 @@ mod tests {
         assert!(check("azure_url", "https://a.blob.core.windows.net/c").unwrap_err().contains("no query string"));
         assert!(check("max_retries", "0").is_ok());
         assert!(setting("nope").is_err());
+    }
+
+    #[test]
+    fn credentials_cross_the_network_only_encrypted_unless_allowed() {
+        let c = Config::default();
+        for ok in ["https://x.supabase.co/auth/v1", "http://127.0.0.1:9999", "http://localhost/x", "http://[::1]:8000/auth", "http://127.8.0.1"] {
+            assert!(c.check_endpoint("auth_url", ok).is_ok(), "{ok}");
+        }
+        let e = c.check_endpoint("auth_url", "http://10.0.0.5:9999/auth/v1").unwrap_err().to_string();
+        assert!(e.starts_with("auth_url uses http:// to 10.0.0.5, which is not this machine"), "{e}");
+        assert!(c.check_endpoint("x", "http://portal.example.com").is_err());
+        let allowed = Config::from_stored([("allow_insecure_http".to_string(), "true".to_string())]);
+        assert!(allowed.check_endpoint("auth_url", "http://10.0.0.5:9999").is_ok());
+        let sas = Config::from_stored([("azure_url".to_string(), "http://acct.example.com/c?sp=rl&sig=x".to_string())]);
+        assert!(sas.container().unwrap_err().to_string().contains("the Azure endpoint uses http://"));
     }
 
     #[test]

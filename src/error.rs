@@ -61,7 +61,7 @@ impl SyncError {
                 K::Auth => PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
                 K::NotFound => PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
                 K::TooLarge => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-                K::Transport | K::Timeout => PgSqlErrorCode::ERRCODE_CONNECTION_FAILURE,
+                K::Transport | K::Timeout | K::Tls => PgSqlErrorCode::ERRCODE_CONNECTION_FAILURE,
                 K::Http | K::Protocol => PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
                 K::Config => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             },

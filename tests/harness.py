@@ -112,15 +112,18 @@ class Azurite:
     expects), in memory, or `persistent` on disk so that it can be stopped and started again
     with its blobs."""
 
-    def __init__(self, workdir, port=None, persistent=False):
+    def __init__(self, workdir, port=None, persistent=False, tls=None):
+        """`tls`: (certificate, key) PEM files to serve https with."""
         self.workdir = Path(workdir)
         self.port = port or free_port(10000)
         self.persistent = persistent
+        self.tls = tls
         self.proc = None
 
     @property
     def endpoint(self):
-        return f"http://127.0.0.1:{self.port}/{DEV_ACCOUNT}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/{DEV_ACCOUNT}"
 
     @property
     def connection_string(self):
@@ -133,6 +136,8 @@ class Azurite:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.workdir / f"azurite-{self.port}.log", "w")
         storage = ["--location", str(self.workdir / f"data-{self.port}")] if self.persistent else ["--inMemoryPersistence"]
+        if self.tls:
+            storage += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
         self.proc = subprocess.Popen(
             [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), *storage,
              "--silent", "--skipApiVersionCheck", "--loose"],
@@ -150,6 +155,8 @@ class Azurite:
 
     def service(self):
         from azure.storage.blob import BlobServiceClient
+        if self.tls:
+            return BlobServiceClient.from_connection_string(self.connection_string, connection_verify=str(self.tls[2]))
         return BlobServiceClient.from_connection_string(self.connection_string)
 
     def container_sas_url(self, container, permission="rl", expiry_hours=24):

@@ -13,7 +13,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_apt=()
-for pkg in postgresql-15 postgresql-server-dev-15 postgresql-15-cron clang libclang-dev sudo; do
+for pkg in postgresql-15 postgresql-server-dev-15 postgresql-15-cron clang libclang-dev sudo openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

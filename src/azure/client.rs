@@ -29,6 +29,8 @@ pub struct ClientOptions {
     pub max_blob_bytes: u64,
     /// `maxresults` per listing page (Azure's own maximum is 5,000).
     pub page_size: u32,
+    /// Roots to trust beyond the bundled ones (the `ca_bundle` setting).
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// A listing of more pages is refused: a server that loops must not hold a run forever.
     pub max_pages: u64,
 }
@@ -87,12 +89,13 @@ fn azure_failure(failure: Failure, request_timeout: Duration) -> AttemptFailure 
         Failure::Redirect { status } => (AzureErrorKind::Protocol, Some(status), None, Failure::REDIRECT_REFUSED.to_string(), None),
         Failure::Transport { timed_out: true, .. } => (AzureErrorKind::Timeout, None, None, format!("no answer within {request_timeout:?}"), None),
         Failure::Transport { timed_out: false, message } => (AzureErrorKind::Transport, None, None, message, None),
+        Failure::Tls { message } => (AzureErrorKind::Tls, None, None, message, None),
     }
 }
 
 impl BlobClient {
     pub fn new(container: Container, options: ClientOptions) -> BlobClient {
-        let agent = http::agent(options.connect_timeout, options.request_timeout);
+        let agent = http::agent(options.connect_timeout, options.request_timeout, options.tls.clone());
         BlobClient { container, agent, options, list_requests: AtomicU64::new(0), get_requests: AtomicU64::new(0) }
     }
 

@@ -16,6 +16,8 @@ pub enum AzureErrorKind {
     Transport,
     /// The configured time ran out.
     Timeout,
+    /// TLS failed: the server's certificate is not trusted.
+    Tls,
     /// Any other HTTP status.
     Http,
     /// An answer we could not read (bad XML, missing header).

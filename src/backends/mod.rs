@@ -30,7 +30,8 @@ pub enum AuthBackend {
 
 fn api_client(config: &Config, service: &'static str, url: &str, what: &str) -> Result<supabase::ApiClient, ConfigError> {
     let key = config.supabase_key(what)?;
-    Ok(supabase::ApiClient::new(service, url, key, config.connect_timeout(), config.request_timeout(), config.retry()))
+    config.check_endpoint(what, url)?;
+    Ok(supabase::ApiClient::new(service, url, key, config.connect_timeout(), config.request_timeout(), config.retry(), config.tls()?))
 }
 
 impl StorageBackend {

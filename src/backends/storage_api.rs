@@ -154,7 +154,7 @@ mod tests {
 
     /// A client whose every request would fail: what it refuses, it refused without sending.
     fn unreachable_api(limit: u64, state: BucketState) -> StorageApi {
-        let client = ApiClient::new("storage", "http://127.0.0.1:9", "key", Duration::from_millis(200), Duration::from_millis(200), RetryPolicy::new(0));
+        let client = ApiClient::new("storage", "http://127.0.0.1:9", "key", Duration::from_millis(200), Duration::from_millis(200), RetryPolicy::new(0), None);
         let api = StorageApi::new(client, limit);
         *api.bucket.lock().unwrap() = Some(state);
         api

@@ -85,8 +85,16 @@ pub fn decode_error(http_status: u16, body: &[u8]) -> (u16, Option<String>, Stri
 }
 
 impl ApiClient {
-    pub fn new(service: &'static str, base: &str, key: &str, connect_timeout: Duration, timeout: Duration, retry: RetryPolicy) -> ApiClient {
-        let agent = http::agent(connect_timeout, timeout);
+    pub fn new(
+        service: &'static str,
+        base: &str,
+        key: &str,
+        connect_timeout: Duration,
+        timeout: Duration,
+        retry: RetryPolicy,
+        tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    ) -> ApiClient {
+        let agent = http::agent(connect_timeout, timeout, tls);
         ApiClient { service, base: base.trim_end_matches('/').to_string(), key: key.to_string(), agent, retry, calls: Mutex::new(BTreeMap::new()) }
     }
 
@@ -154,6 +162,11 @@ impl ApiClient {
                 Err(refused)
             }
             Err(Failure::Transport { message, .. }) => Err(fail(None, None, message, None)),
+            Err(Failure::Tls { message }) => {
+                let mut refused = fail(None, Some("tls".into()), message, None);
+                refused.transient = false;
+                Err(refused)
+            }
         }
     }
 }

@@ -16,15 +16,43 @@ use std::time::Duration;
 /// Error bodies are read up to this much: enough for any error document, never a flood.
 pub const ERROR_BODY_CAP: u64 = 64 * 1024;
 
+/// TLS that trusts the bundled public roots and the certificates of `ca_bundle` (PEM), as
+/// behind a TLS-inspecting proxy or with a private CA.
+pub fn tls_trusting(ca_bundle: &[u8]) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let mut added = 0;
+    for cert in CertificateDer::pem_slice_iter(ca_bundle) {
+        let cert = cert.map_err(|e| format!("the CA bundle is not PEM: {e}"))?;
+        roots.add(cert).map_err(|e| format!("the CA bundle holds a certificate that cannot be used: {e}"))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err("the CA bundle holds no certificate".into());
+    }
+    let config = rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+        .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
 /// An agent that never follows a redirect: a redirect would carry the credentials (a Shared
-/// Key signature, the service-role key) to another address, or hide a failed write.
-pub fn agent(connect_timeout: Duration, request_timeout: Duration) -> ureq::Agent {
-    ureq::AgentBuilder::new()
+/// Key signature, the service-role key) to another address, or hide a failed write. `tls`:
+/// roots beyond the bundled ones (`tls_trusting`).
+pub fn agent(connect_timeout: Duration, request_timeout: Duration, tls: Option<std::sync::Arc<rustls::ClientConfig>>) -> ureq::Agent {
+    let builder = ureq::AgentBuilder::new()
         .timeout_connect(connect_timeout)
         .timeout(request_timeout)
         .redirects(0)
-        .user_agent(concat!("azure_sync/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("azure_sync/", env!("CARGO_PKG_VERSION")));
+    match tls {
+        Some(config) => builder.tls_config(config),
+        None => builder,
+    }
+    .build()
 }
 
 /// A request that brought no usable answer.
@@ -34,8 +62,10 @@ pub enum Failure {
     Status { status: u16, retry_after: Option<Duration>, error_code: Option<String>, body: Vec<u8> },
     /// A 3xx answer, never followed.
     Redirect { status: u16 },
-    /// Connection refused or reset, DNS, TLS, or the time ran out.
+    /// Connection refused or reset, DNS, or the time ran out.
     Transport { timed_out: bool, message: String },
+    /// The server's certificate is not trusted (or TLS failed otherwise): no retry mends it.
+    Tls { message: String },
 }
 
 impl Failure {
@@ -67,17 +97,31 @@ pub fn send(request: ureq::Request, body: Option<(&str, &[u8])>, error_code_head
 fn transport_failure(t: &ureq::Transport) -> Failure {
     let mut timed_out = t.to_string().contains("timed out");
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    let mut certificate = None;
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             timed_out |= matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock);
+            // rustls reports through an io::Error, whose source() skips the error it wraps.
+            if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                certificate = Some(tls.to_string());
+            }
+        }
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            certificate = Some(tls.to_string());
         }
         source = e.source();
     }
     // The transport's Display names the URL: keep only its kind and detail.
-    let message = match t.message() {
+    let mut message = match t.message() {
         Some(m) => format!("{}: {m}", t.kind()),
         None => t.kind().to_string(),
     };
+    if let Some(tls) = certificate {
+        message = format!(
+            "{message}: {tls}; a certificate from a private CA or a TLS-inspecting proxy is trusted with configure(ca_bundle => '/path/to/ca.pem')"
+        );
+        return Failure::Tls { message };
+    }
     Failure::Transport { timed_out, message }
 }
 

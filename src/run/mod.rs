@@ -86,7 +86,7 @@ fn execute(options: &RunOptions, summary: &mut RunSummary, progress: &mut Progre
     let config = crate::apply::settings::load()?;
     let container = config.container()?;
     warn_about_sas_expiry(&container.credential, summary);
-    let client = Arc::new(BlobClient::new(container, config.client_options()));
+    let client = Arc::new(BlobClient::new(container, config.client_options()?));
     // pg_cron sets no statement_timeout: past this, the run starts no new work.
     let deadline = config.run_limit().map(|limit| started + limit);
     let past_deadline = || deadline.is_some_and(|d| Instant::now() >= d);

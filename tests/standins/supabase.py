@@ -58,7 +58,8 @@ class StandIn:
 
     service = "stand-in"
 
-    def __init__(self, conninfo, log_dir):
+    def __init__(self, conninfo, log_dir, tls=None):
+        """`tls`: (certificate, key) PEM files to serve https with."""
         self.conninfo = conninfo
         self.db = psycopg.connect(conninfo, autocommit=True)
         self.db_lock = threading.Lock()
@@ -119,6 +120,12 @@ class StandIn:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        if tls:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.url = f"https://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def authorize(self, headers):
@@ -253,10 +260,10 @@ UPLOAD_FILE_SIZE_LIMIT = 50 * 1024 * 1024
 class Storage(StandIn):
     service = "storage"
 
-    def __init__(self, conninfo, log_dir, root):
+    def __init__(self, conninfo, log_dir, root, tls=None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        super().__init__(conninfo, log_dir)
+        super().__init__(conninfo, log_dir, tls)
 
     @staticmethod
     def error(status, error, message):
