@@ -63,6 +63,11 @@ class Population:
             self.users.append({"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "first": first, "last": last,
                                "email": f"{first}.{last}.{u}@example.com".lower(), "eid": 10_000 + u,
                                "roles": roles, "companies": memberships})
+        # Each company's people, in user order: one pass, not one scan of every user per company.
+        self.crews = {c["id"]: [] for c in self.companies}
+        for u in self.users:
+            for c in u["companies"]:
+                self.crews[c["id"]].append(u)
 
 
 def job(rng, company, day, n, crew):
@@ -96,7 +101,7 @@ def job(rng, company, day, n, crew):
 
 def schedule_file(pop, company, jobs_per_day, start, generated_at, version=0):
     rng = random.Random(f"{pop.seed}/{company['id']}/{start}/{version}")
-    crew = [u for u in pop.users if company in u["companies"]] or [{"eid": 1, "first": "Crew", "last": "Member"}]
+    crew = pop.crews.get(company["id"]) or [{"eid": 1, "first": "Crew", "last": "Member"}]
     jobs = [job(rng, company, start + timedelta(days=d), n, crew) for d in range(7) for n in range(jobs_per_day)]
     doc = {"ServiceCompanyId": company["id"], "ServiceCompanyGroupId": company["group"]["id"],
            "ServiceCompanyGroupName": company["group"]["name"], "Name": company["name"], "IsActive": True,
@@ -108,14 +113,18 @@ def schedule_file(pop, company, jobs_per_day, start, generated_at, version=0):
 
 def users_file(pop, generated_at, users=None):
     users = pop.users if users is None else users
+    # Each company's entries in user order, in one pass over the users.
+    members_of = {c["id"]: [] for c in pop.companies}
+    for u in users:
+        for i, uc in enumerate(u["companies"]):
+            members_of[uc["id"]].append({"UserId": u["id"], "Email": u["email"], "EmployeeInformationId": u["eid"] + 1_000_000 * i,
+                                         "FirstName": u["first"], "LastName": u["last"], "FullName": f"{u['first']} {u['last']}",
+                                         "Roles": u["roles"], "ServiceCompanyId": uc["id"]})
     groups = []
     for g in pop.groups:
         companies = []
         for c in (c for c in pop.companies if c["group"] is g):
-            members = [{"UserId": u["id"], "Email": u["email"], "EmployeeInformationId": u["eid"] + 1_000_000 * i,
-                        "FirstName": u["first"], "LastName": u["last"], "FullName": f"{u['first']} {u['last']}",
-                        "Roles": u["roles"], "ServiceCompanyId": c["id"]}
-                       for u in users for i, uc in enumerate(u["companies"]) if uc is c]
+            members = members_of[c["id"]]
             companies.append({"ServiceCompanyId": c["id"], "Name": c["name"], "ServiceCompanyGroupId": g["id"],
                               "IsActive": True, "Users": members})
         groups.append({"ServiceCompanyGroupId": g["id"], "ServiceCompanyGroupName": g["name"], "IsActive": True,

@@ -9,18 +9,7 @@
 //!
 //! Blob names come on standard input. Prints one JSON line.
 
-#[path = "../clock.rs"]
-#[allow(dead_code)]
-mod clock;
-#[path = "../digest.rs"]
-#[allow(dead_code)]
-mod digest;
-#[path = "../http/mod.rs"]
-#[allow(dead_code)]
-mod http;
-#[path = "../azure/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod azure;
+include!("shared/blob_client.rs");
 
 use std::io::{BufRead, Read};
 use std::sync::atomic::AtomicBool;

@@ -5,18 +5,7 @@
 //! Prints the executions made and the crashes found (each input saved as
 //! fuzz-crash-<target>-<n>.bin in the current folder); exits 1 when it found any.
 
-#[path = "../clock.rs"]
-#[allow(dead_code)]
-mod clock;
-#[path = "../digest.rs"]
-#[allow(dead_code)]
-mod digest;
-#[path = "../http/mod.rs"]
-#[allow(dead_code)]
-mod http;
-#[path = "../azure/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod azure;
+include!("shared/blob_client.rs");
 #[path = "../contract/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod contract;
