@@ -35,6 +35,29 @@ SCALES = {
     "huge": dict(companies=5_000, groups=500, jobs_per_day=4, users=200_000, stand_ins=False),
 }
 CONCURRENCY = 4
+
+# Why the targets this benchmark misses are missed, from the profiles and figures of the runs.
+WHY_MISSED = [
+    "## Why the missed targets are missed", "",
+    "- **Memory at the huge scale (users.json of 200,000 users, 45 MB).** users.json is parsed as a serde_json tree "
+    "(about eight times the file: ~360 MB) before it is checked and planned; the typed entries, the plan and the existing "
+    "profiles add the rest. Below that scale the tree fits (large: 55 MB for a 4.5 MB file). The fix is to stream users.json "
+    "as the schedule reader already streams its jobs (one user's object at a time, the JSON-path errors kept): not done yet.",
+    "- **Initial sync against the fair floor at the huge scale.** The run is CPU-bound (backend CPU ≈ wall time on 2 cores "
+    "shared with Azurite) and does work the floor does not: it writes ~430,000 rows (5,000 schedule rows, their documents, "
+    "200,000 profiles and ~210,000 memberships) where the floor COPYs 5,001, and it parses, checks and plans 200,000 users "
+    "(parse + plan alone: see \"users.json alone\"). At the large scale, where users are a tenth, it meets the target.",
+    "- **Initial sync against the fair floor at the small scale** (0.29 s against 0.16 s): what every run costs whatever "
+    "its size (reading the configuration, the lock, the retention and history queries, the sync_jobs row) is a large part of "
+    "a run this short; at the large scale the ratio is within the target.",
+    "- **With Storage, schedules against GET + PUT** (1.5x to 1.6x): the run's phase also parses, checks and decides each "
+    "file and writes its rows in the database, and its uploads go to the same single-connection Python stand-in as the "
+    "floor's; the uploads already run on the download workers, in parallel.",
+    "- **With Auth (GoTrue stand-in):** the run waits on the other side: one POST per new user through a Python stand-in "
+    "with one database connection, 4 calls at a time (backend CPU is a small part of the wall time). What the sync "
+    "controls is met: Auth calls only for changed users, none on a no-op run.",
+    "",
+]
 TABLES_SCHEMAS = ("azure_sync", "auth", "storage")
 
 
@@ -299,7 +322,7 @@ class Bench:
         noops = [(r["scale"], r) for r in self.results if r["scenario"] == "no-op sync"]
         lines += ["", "## Growth of a no-op run", "", "| scale | blobs | wall s | ms per 1,000 blobs | backend CPU s | listing requests |", "|---|---|---|---|---|---|"]
         for scale, r in noops:
-            lines.append(f"| {scale} | {r['blobs_listed']:,} | {r['wall_s']} | {1000 * r['wall_s'] / max(1, r['blobs_listed']) * 1000 / 1000:.1f} | {r['backend_cpu_s']} | {r['list']} |")
+            lines.append(f"| {scale} | {r['blobs_listed']:,} | {r['wall_s']} | {1e6 * r['wall_s'] / max(1, r['blobs_listed']):.1f} | {r['backend_cpu_s']} | {r['list']} |")
         if self.latency:
             lines += ["", "## One-minute freshness", "",
                       f"pg_cron runs `azure_sync.run()` every minute (`schedule('* * * * *')`); {self.latency['changes']} blobs changed "
@@ -351,6 +374,7 @@ class Bench:
             ok = self.latency["worst_s"] is not None and self.latency["seen"] == self.latency["changes"] and self.latency["worst_s"] <= 60 + max(
                 (r["wall_s"] for r in self.results if r["scale"] == "small" and r["scenario"] == "1% schedules"), default=5)
             lines += [f"- {'met' if ok else '**missed**'}: one-minute freshness within 60 s plus one run: worst {self.latency['worst_s']} s", ""]
+        lines += WHY_MISSED
         text = "\n".join(lines) + "\n"
         (HERE / "bench-results.md").write_text(text)
         print("\n" + text)
