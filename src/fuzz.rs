@@ -5,7 +5,7 @@
 //! every target must answer every input with a value or an error, never a panic. The suite
 //! runs a short, fixed-seed round; `src/bin/fuzz.rs` runs one target for as long as asked.
 
-use crate::contract::{self, parse_json, read_schedule, read_schedule_bytes, read_users};
+use crate::contract::{self, parse_json, read_schedule, read_schedule_bytes, read_users, read_users_bytes, ContractError};
 use crate::plan::users::{plan_users, DeletionGuard, DeletionPermission};
 
 pub const SCHEDULE_SEED: &[u8] = include_bytes!("../tests/fixtures/sample/1_schedules.json");
@@ -128,15 +128,15 @@ impl Target {
             Target::Schedule => {
                 // The streaming reader and the tree reader must agree on every input: the same
                 // file, or the same problems (a syntax error's position may differ by a column).
-                let verdict = |r: Result<contract::ScheduleFile, contract::ContractError>| {
-                    r.map_err(|e| e.problems.iter().map(|p| format!("{}: {}", p.path, p.message.split(" at line ").next().unwrap_or(""))).collect::<Vec<_>>())
-                };
                 let streamed = verdict(read_schedule_bytes(input));
                 let tree = verdict(parse_json(input).and_then(|doc| read_schedule(&doc)));
                 assert_eq!(streamed, tree, "the two schedule readers disagree");
             }
             Target::Users => {
-                if let Ok(file) = parse_json(input).and_then(|doc| read_users(&doc)) {
+                let streamed = verdict(read_users_bytes(input));
+                let tree = verdict(parse_json(input).and_then(|doc| read_users(&doc)));
+                assert_eq!(streamed, tree, "the two users readers disagree");
+                if let Ok(file) = read_users_bytes(input) {
                     let guard = DeletionGuard { max_fraction: 0.10, max_count: 5 };
                     let plan = plan_users(&file.entries, &[], &guard, DeletionPermission::Guarded);
                     assert!(plan.create.len() + plan.rejected.len() <= file.entries.len());
@@ -148,6 +148,12 @@ impl Target {
         }
         let _ = contract::BlobKind::of(&String::from_utf8_lossy(input));
     }
+}
+
+/// What a reader said, comparable across readers: the file, or its problems (a JSON syntax
+/// error's position left out: two parsers may stop a column apart).
+fn verdict<T>(result: Result<T, ContractError>) -> Result<T, Vec<String>> {
+    result.map_err(|e| e.problems.iter().map(|p| format!("{}: {}", p.path, p.message.split(" at line ").next().unwrap_or(""))).collect())
 }
 
 /// Run `target` on `iterations` mutations from `seed`; the inputs that panicked, with what

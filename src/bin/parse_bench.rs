@@ -68,7 +68,7 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let users = users_json(n);
-    let (parse_ms, file) = best_of(5, || contract::read_users(&contract::parse_json(&users).unwrap()).unwrap());
+    let (parse_ms, file) = best_of(5, || contract::read_users_bytes(&users).unwrap());
     let guard = plan::users::DeletionGuard { max_fraction: 0.10, max_count: 5 };
     let (plan_empty_ms, first) = best_of(5, || plan::users::plan_users(&file.entries, &[], &guard, plan::users::DeletionPermission::Guarded));
     let existing: Vec<_> = first

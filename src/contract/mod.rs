@@ -5,9 +5,11 @@
 pub mod fast_schedule;
 pub mod reader;
 pub mod schedule;
+pub mod stream_users;
 pub mod users;
 
 pub use fast_schedule::read_schedule_bytes;
+pub use stream_users::read_users_bytes;
 pub use reader::Problem;
 pub use schedule::ScheduleFile;
 pub use users::{CompanyRecord, GroupRecord, UserEntry, UsersFile};

@@ -62,7 +62,7 @@ pub(super) fn read(r: &mut Reader, doc: &Value) -> Option<UsersFile> {
     (generated_at.is_some() && groups_json.is_some() && r.problems.is_empty()).then_some(file)
 }
 
-fn read_group(r: &mut Reader, g: &Value, gp: &Path, file: &mut UsersFile) {
+pub(super) fn read_group(r: &mut Reader, g: &Value, gp: &Path, file: &mut UsersFile) {
     let Some(gobj) = r.object(g, gp) else { return };
     let id = r.integer(gobj, gp, "ServiceCompanyGroupId");
     let name = r.text(gobj, gp, "ServiceCompanyGroupName");
@@ -77,7 +77,7 @@ fn read_group(r: &mut Reader, g: &Value, gp: &Path, file: &mut UsersFile) {
     }
 }
 
-fn read_company(r: &mut Reader, c: &Value, cp: &Path, group_id: Option<i64>, file: &mut UsersFile) {
+pub(super) fn read_company(r: &mut Reader, c: &Value, cp: &Path, group_id: Option<i64>, file: &mut UsersFile) {
     let Some(cobj) = r.object(c, cp) else { return };
     let id = r.integer(cobj, cp, "ServiceCompanyId");
     let name = r.text(cobj, cp, "Name");
@@ -107,7 +107,7 @@ fn refusal(uobj: &serde_json::Map<String, Value>, up: &Path) -> Option<String> {
         .map(|at| format!("{at} {NUL_REFUSED}"))
 }
 
-fn read_user(r: &mut Reader, u: &Value, up: &Path, company_id: Option<i64>) -> Option<UserEntry> {
+pub(super) fn read_user(r: &mut Reader, u: &Value, up: &Path, company_id: Option<i64>) -> Option<UserEntry> {
     let uobj = r.object(u, up)?;
     let user_id = r.uuid(uobj, up, "UserId");
     if let Some(reason) = refusal(uobj, up) {
