@@ -10,16 +10,16 @@ pub struct Gap {
     pub examples: Vec<String>,
 }
 
+/// The gaps `sql` finds (one text column): how many, and the first five, in one query.
 fn gap(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<Gap, SyncError> {
-    let examples: Vec<String> = Spi::connect(|client| -> Result<Vec<String>, SyncError> {
-        let mut out = vec![];
-        for row in client.select(&format!("SELECT x::text FROM ({sql}) AS gaps(x) LIMIT 5"), None, args)? {
-            out.extend(row.get::<String>(1)?);
+    Spi::connect(|client| {
+        let mut gap = Gap { count: 0, examples: vec![] };
+        for row in client.select(&format!("SELECT x::text, count(*) OVER () FROM ({sql}) AS gaps(x) LIMIT 5"), None, args)? {
+            gap.count = row.get::<i64>(2)?.unwrap_or(0);
+            gap.examples.extend(row.get::<String>(1)?);
         }
-        Ok(out)
-    })?;
-    let count = Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM ({sql}) AS gaps(x)"), args)?.unwrap_or(0);
-    Ok(Gap { count, examples })
+        Ok(gap)
+    })
 }
 
 /// Profiles whose auth user is missing or unconfirmed (None without Supabase's auth schema).

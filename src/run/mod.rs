@@ -41,8 +41,13 @@ use users::{sync_users, UsersOptions};
 /// live export never sends, are uploaded by the main thread after its own check).
 const UPLOAD_SNAPSHOT_DAYS: i32 = 14;
 
-/// A SAS closer than this to its expiry is warned about on every run.
-const SAS_WARNING_DAYS: i64 = 14;
+/// A SAS closer than this to its expiry is warned about on every run (and is a readiness gap).
+pub(crate) const SAS_WARNING_DAYS: i64 = 14;
+
+/// Whole days until a SAS expires (negative once it has).
+pub(crate) fn sas_days_left(expiry: Timestamp) -> i64 {
+    (expiry.unix_seconds() - Timestamp::now().unix_seconds()).div_euclid(86_400)
+}
 
 pub struct RunOptions {
     pub dry_run: bool,
@@ -227,7 +232,7 @@ fn warn_about_sas_expiry(credential: &Credential, summary: &mut RunSummary) {
     let Credential::Sas(token) = credential else { return };
     let Some(expiry) = token.expiry() else { return };
     summary.sas_expires_at = Some(expiry.to_iso());
-    let days_left = (expiry.unix_seconds() - Timestamp::now().unix_seconds()).div_euclid(86_400);
+    let days_left = sas_days_left(expiry);
     if days_left < SAS_WARNING_DAYS {
         let text = format!("the Azure SAS token expires at {} ({days_left} day(s) left): rotate it with azure_sync.configure(azure_url => ...)", expiry.to_iso());
         pgrx::warning!("azure_sync: {text}");

@@ -4,7 +4,7 @@
 use crate::apply::readiness::{companies_without_a_current_week, last_success, profiles_without_confirmed_auth_user, snapshots_without_document, Gap};
 use crate::azure::Credential;
 use crate::backends::{AuthBackend, StorageBackend};
-use crate::clock::Timestamp;
+use super::{sas_days_left, SAS_WARNING_DAYS};
 use crate::config::Config;
 use crate::error::SyncError;
 
@@ -20,8 +20,6 @@ fn from_gap(check: &'static str, gap: Gap, what: &str) -> Check {
     Check { check, ok: gap.count == 0, detail }
 }
 
-/// Days of warning before a SAS expires (as runs warn).
-const SAS_WARNING_DAYS: i64 = 14;
 
 pub fn readiness(config: &Config) -> Result<Vec<Check>, SyncError> {
     let max_age = config.readiness_max_age_hours();
@@ -51,7 +49,7 @@ pub fn readiness(config: &Config) -> Result<Vec<Check>, SyncError> {
         Ok(container) => match &container.credential {
             Credential::Sas(token) => match token.expiry() {
                 Some(expiry) => {
-                    let days = (expiry.unix_seconds() - Timestamp::now().unix_seconds()).div_euclid(86_400);
+                    let days = sas_days_left(expiry);
                     Check { check: "the Azure credential stays valid", ok: days >= SAS_WARNING_DAYS, detail: format!("the SAS expires at {} ({days} day(s) left)", expiry.to_iso()) }
                 }
                 None => Check { check: "the Azure credential stays valid", ok: true, detail: "the SAS has no expiry (se)".into() },

@@ -48,10 +48,14 @@ pub fn sync_users(file: &UsersFile, sha256: &str, auth: &AuthBackend, options: &
         return Ok(outcome);
     }
     let existing = sql::existing_users()?;
-    let permission = match (options.allow_mass_deletion, sql::unused_allowance()?) {
-        (true, _) => DeletionPermission::ForThisCall,
-        (false, Some((id, max_count))) => DeletionPermission::Allowance { id, max_count },
-        (false, None) => DeletionPermission::Guarded,
+    // The allowance is looked up (and its row locked) only when the call does not allow it itself.
+    let permission = if options.allow_mass_deletion {
+        DeletionPermission::ForThisCall
+    } else {
+        match sql::unused_allowance()? {
+            Some((id, max_count)) => DeletionPermission::Allowance { id, max_count },
+            None => DeletionPermission::Guarded,
+        }
     };
     let mut plan = plan_users(&file.entries, &existing, &options.guard, permission);
     if !options.dry_run {
