@@ -85,7 +85,7 @@ CREATE INDEX schedule_data_schedule_date_idx ON azure_sync.schedule_data (schedu
 -- role: a policy on storage.objects lets technicians read their companies' snapshots.
 CREATE FUNCTION azure_sync.snapshot_bucket() RETURNS TEXT
 STRICT STABLE SECURITY DEFINER
-SET search_path TO pg_catalog
+SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'snapshot_bucket_wrapper';
 REVOKE ALL ON FUNCTION azure_sync.snapshot_bucket() FROM PUBLIC;
@@ -182,3 +182,63 @@ CREATE FUNCTION azure_sync.schedule(
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'schedule_wrapper';
 REVOKE ALL ON FUNCTION azure_sync.schedule(text, text) FROM PUBLIC;
+
+-- Operated by a role that is not a superuser: the functions that operate the sync run as the
+-- owner (SECURITY DEFINER, search_path pinned, pg_temp last), and azure_sync_admin may call them.
+ALTER FUNCTION azure_sync.configure(text, text, text, text, text, text, text, bigint, bigint, bigint, bigint, bigint, bigint, double precision, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, text, boolean)
+    SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.show_config() SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.run(boolean, text) SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.schedule(text, text) SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.unschedule() SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.list_blobs() SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.download_blob(text, text) SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.fetch_blob(text) SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.sync_users(jsonb, boolean) SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.sync_schedule(jsonb, text) SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.allow_mass_deletion(text, integer) SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.reconcile_auth(boolean) SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.readiness() SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION azure_sync.clear_future_stamps() SECURITY DEFINER SET search_path TO pg_catalog, pg_temp;
+
+-- Remove every secret of ours (Vault and azure_sync.secrets): before DROP EXTENSION.
+CREATE FUNCTION azure_sync.forget_secrets() RETURNS bigint
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'forget_secrets_wrapper';
+REVOKE ALL ON FUNCTION azure_sync.forget_secrets() FROM PUBLIC;
+
+-- The operator role, its grants and read policies, as finalize.sql creates them.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'azure_sync_admin') THEN
+        CREATE ROLE azure_sync_admin NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA azure_sync TO azure_sync_admin;
+GRANT EXECUTE ON FUNCTION
+    azure_sync.configure, azure_sync.show_config, azure_sync.forget_secrets,
+    azure_sync.run, azure_sync.schedule, azure_sync.unschedule,
+    azure_sync.list_blobs, azure_sync.download_blob, azure_sync.fetch_blob,
+    azure_sync.sync_users, azure_sync.sync_schedule, azure_sync.allow_mass_deletion,
+    azure_sync.reconcile_auth, azure_sync.readiness, azure_sync.clear_future_stamps
+    TO azure_sync_admin;
+GRANT SELECT ON
+    azure_sync.status, azure_sync.recent_runs, azure_sync.company_freshness, azure_sync.failing_blobs,
+    azure_sync.settings, azure_sync.service_company_groups, azure_sync.companies, azure_sync.user_profiles,
+    azure_sync.company_memberships, azure_sync.schedule_data, azure_sync.stored_objects, azure_sync.blob_state,
+    azure_sync.users_file_state, azure_sync.deletion_allowances, azure_sync.sync_jobs
+    TO azure_sync_admin;
+CREATE POLICY operator_read ON azure_sync.settings FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.service_company_groups FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.companies FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.user_profiles FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.company_memberships FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.schedule_data FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.stored_objects FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.blob_state FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.users_file_state FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.deletion_allowances FOR SELECT TO azure_sync_admin USING (true);
+CREATE POLICY operator_read ON azure_sync.sync_jobs FOR SELECT TO azure_sync_admin USING (true);

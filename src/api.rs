@@ -1,5 +1,12 @@
 //! The SQL functions of schema azure_sync. Each one reads its arguments, calls into the
 //! modules that do the work, and raises their errors with a SQLSTATE: nothing more.
+//!
+//! Who may call them: the functions that operate the sync run as the extension's owner
+//! (SECURITY DEFINER, search_path pinned to pg_catalog with pg_temp last, every name in their
+//! SQL schema-qualified), so that a DBA who is not a superuser, granted the role
+//! `azure_sync_admin` (finalize.sql), operates it without any right on the tables, on Vault or
+//! on pg_cron, and without ever seeing a secret: what they return is masked like
+//! show_config().
 
 use crate::apply;
 use crate::backends::storage_api::Upload;
@@ -50,7 +57,8 @@ fn json_schema(kind: &str) -> JsonB {
 
 /// Apply one `{ServiceCompanyId}_schedules.json` document in the caller's transaction.
 /// `blob_name`, when given, must agree with the document's ServiceCompanyId.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB {
     let origin = blob_name.unwrap_or("the schedule document").to_string();
     let file = contract::read_schedule(&doc.0).map_err(|e| SyncError::contract(origin, e)).or_raise();
@@ -66,7 +74,8 @@ fn sync_schedule(doc: JsonB, blob_name: default!(Option<&str>, "NULL")) -> JsonB
 
 /// Apply one `users.json` document in the caller's transaction. `allow_mass_deletion`
 /// lets this one call delete past the deletion guard.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn sync_users(doc: JsonB, allow_mass_deletion: default!(bool, false)) -> JsonB {
     let file = contract::read_users(&doc.0).map_err(|e| SyncError::contract("users.json", e)).or_raise();
     let (_, sha256) = document_bytes(&doc.0);
@@ -83,7 +92,8 @@ fn sync_users(doc: JsonB, allow_mass_deletion: default!(bool, false)) -> JsonB {
 /// when `max_count` is given, for at most that many deletions. A run applies the users.json
 /// whose deletions were held back again without waiting for a new export. Returns the
 /// allowance id.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn allow_mass_deletion(reason: default!(Option<&str>, "NULL"), max_count: default!(Option<i32>, "NULL")) -> i64 {
     if max_count.is_some_and(|n| n < 0) {
         SyncError::Argument("max_count must be 0 or more (NULL: any number)".into()).raise();
@@ -99,7 +109,7 @@ fn allow_mass_deletion(reason: default!(Option<&str>, "NULL"), max_count: defaul
 /// read. It runs as the owner (it reads the settings, never a secret) for portal users, whom
 /// nothing else of the settings is shown.
 #[pg_extern(stable, security_definer)]
-#[search_path(pg_catalog)]
+#[search_path(pg_catalog, pg_temp)]
 fn snapshot_bucket() -> String {
     apply::settings::load_settings().or_raise().bucket().unwrap_or_default().to_string()
 }
@@ -107,7 +117,8 @@ fn snapshot_bucket() -> String {
 /// Find where Supabase Auth and the profiles disagree (profiles without an auth user, auth
 /// users of ours without a profile, emails, confirmation or app_metadata that differ) and,
 /// with `dry_run => false`, repair it (deletions behind the mass-deletion guard).
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn reconcile_auth(dry_run: default!(bool, true)) -> JsonB {
     apply::jobs::wait_for_run_lock().or_raise();
     let config = apply::settings::load().or_raise();
@@ -116,7 +127,8 @@ fn reconcile_auth(dry_run: default!(bool, true)) -> JsonB {
 
 /// If upstream went down now, could every technician sign in and see their week? One row per
 /// question: whether it is fine, and what to know.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn readiness() -> TableIterator<'static, (name!(check, String), name!(ok, bool), name!(detail, String))> {
     let config = apply::settings::load().or_raise();
     let checks = crate::run::readiness::readiness(&config).or_raise();
@@ -126,21 +138,23 @@ fn readiness() -> TableIterator<'static, (name!(check, String), name!(ok, bool),
 /// Reset GeneratedAt stamps later than now plus max_clock_skew_minutes, which an upstream
 /// clock gone wrong left before such stamps were refused; they would make every later export
 /// look stale. Returns how many were reset, table by table.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn clear_future_stamps() -> JsonB {
     let not_after = apply::settings::load().or_raise().not_after();
     to_jsonb(apply::repair::clear_future_stamps(not_after).or_raise())
 }
 
 fn config_rows() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
-    let config = apply::settings::load().or_raise();
+    let (config, locations) = apply::settings::load_with_locations().or_raise();
     let store = apply::settings::secret_store().or_raise();
-    TableIterator::new(config.show(store).into_iter().map(|r| (r.name, r.value, r.is_secret, r.stored_in, r.description)))
+    TableIterator::new(config.show(&locations, store).into_iter().map(|r| (r.name, r.value, r.is_secret, r.stored_in, r.description)))
 }
 
 /// The configuration, secrets masked. (pgrx needs TableIterator spelled out in each
 /// #[pg_extern] signature: behind a type alias it reads as an unknown custom type.)
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn show_config() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
     config_rows()
 }
@@ -149,6 +163,10 @@ fn show_config() -> TableIterator<'static, (name!(name, String), name!(value, St
 /// then check the whole configuration as a run would use it (endpoints, the CA bundle): a
 /// mistake is refused now, with everything rolled back, not found at 3 a.m.
 fn configure_settings(given: Vec<(&str, Option<String>)>) {
+    let moved = apply::settings::move_secrets_into_vault().or_raise();
+    if !moved.is_empty() {
+        pgrx::notice!("azure_sync: moved {} from {} into Vault", moved.join(", "), apply::settings::TABLE_STORE);
+    }
     for (name, value) in given {
         let Some(value) = value else { continue };
         let setting = config::setting(name).or_raise();
@@ -181,11 +199,16 @@ macro_rules! configure_function {
     (@args [$($args:tt)*] [$($names:ident)*]) => {
         /// Set settings and secrets by name; NULL leaves a value as it is, '' clears it (back
         /// to its default). Returns the configuration as show_config() does.
-        #[pg_extern]
+        #[pg_extern(security_definer)]
+        #[search_path(pg_catalog, pg_temp)]
         #[allow(clippy::too_many_arguments)]
         fn configure($($args)*) -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
+            // Before anything can fail: the statement carries the secrets it sets.
+            let log_guard = apply::settings::StatementLogGuard::hide_failing_statement().or_raise();
             configure_settings(vec![$((stringify!($names), $names.map(|v| v.to_string()))),*]);
-            config_rows()
+            let rows = config_rows();
+            log_guard.restore().or_raise();
+            rows
         }
     };
     (@args [$($args:tt)*] [$($names:ident)*] $name:ident integer, $($rest:tt)*) => {
@@ -203,6 +226,17 @@ macro_rules! configure_function {
 }
 for_each_setting!(configure_function);
 
+/// Remove every secret azure_sync keeps (from Vault and from azure_sync.secrets); what a DBA
+/// runs before `DROP EXTENSION azure_sync`, which would leave Vault's copies behind. Returns
+/// how many were removed.
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn forget_secrets() -> i64 {
+    let removed = apply::settings::forget_secrets().or_raise();
+    pgrx::notice!("azure_sync: removed {removed} secret(s); configure() sets them again");
+    removed
+}
+
 /// A Blob client for the configured container, shared with worker threads.
 fn blob_client() -> Result<std::sync::Arc<crate::azure::BlobClient>, SyncError> {
     let config = apply::settings::load()?;
@@ -211,7 +245,8 @@ fn blob_client() -> Result<std::sync::Arc<crate::azure::BlobClient>, SyncError> 
 
 /// Every blob in the configured container (all pages), what the sync makes of it, and
 /// whether it differs from the version last applied.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn list_blobs() -> TableIterator<
     'static,
     (
@@ -248,7 +283,8 @@ fn list_blobs() -> TableIterator<
 
 /// One blob of the configured container, its bytes exactly as stored; NULL when
 /// `if_none_match` is given and still the blob's ETag (Azure answered 304 Not Modified).
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn download_blob(name: &str, if_none_match: default!(Option<&str>, "NULL")) -> Option<Vec<u8>> {
     let client = blob_client().or_raise();
     let (owned, etag) = (name.to_string(), if_none_match.map(str::to_string));
@@ -260,7 +296,8 @@ fn download_blob(name: &str, if_none_match: default!(Option<&str>, "NULL")) -> O
 
 /// One blob of the configured container, parsed as the sync would read it: JSON, checked
 /// against the contract when its name says which file it is.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn fetch_blob(name: &str) -> JsonB {
     let bytes = download_blob(name, None).expect("no If-None-Match was sent");
     let doc = contract::parse_json(&bytes).map_err(|e| SyncError::contract(name, e)).or_raise();
@@ -275,7 +312,8 @@ fn fetch_blob(name: &str) -> JsonB {
 
 /// The whole sync in one call (list, skip the unchanged, download, apply, record), inside the
 /// caller's transaction. `dry_run` lists, downloads and plans, and writes nothing.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn run(dry_run: default!(bool, false), trigger: default!(Option<&str>, "NULL")) -> JsonB {
     let trigger = match trigger {
         Some(t) => t.to_string(),
@@ -291,7 +329,8 @@ fn run(dry_run: default!(bool, false), trigger: default!(Option<&str>, "NULL")) 
 /// Run the sync with pg_cron (job `azure-sync-15min`) and, when Supabase Auth is configured,
 /// the drift repair `reconcile_auth` (job `azure-sync-reconcile`, daily by default; NULL: not
 /// scheduled). Returns the sync job's id.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn schedule(cron: default!(&str, "'*/15 * * * *'"), reconcile: default!(Option<&str>, "'17 3 * * *'")) -> i64 {
     let id = apply::cron::schedule(apply::cron::JOB_NAME, cron, apply::cron::JOB_COMMAND).or_raise();
     let auth_configured = apply::settings::load_settings().or_raise().auth_url().is_some();
@@ -306,7 +345,8 @@ fn schedule(cron: default!(&str, "'*/15 * * * *'"), reconcile: default!(Option<&
 }
 
 /// Stop our pg_cron jobs; false when there was none.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn unschedule() -> bool {
     let mut any = false;
     for name in apply::cron::JOB_NAMES {

@@ -302,8 +302,9 @@ impl Config {
         self.service_role_key().ok_or_else(|| ConfigError::Missing(format!("{what} is set but service_role_key is not: configure(service_role_key => '...')")))
     }
 
-    /// Rows for show_config(), secrets masked; `secret_store` says where secrets live.
-    pub fn show(&self, secret_store: &str) -> Vec<Shown> {
+    /// Rows for show_config(), secrets masked. `secret_locations` says where each stored
+    /// secret was found; `secret_store` is where a secret not set yet would go.
+    pub fn show(&self, secret_locations: &[(&str, &str)], secret_store: &str) -> Vec<Shown> {
         let mut rows: Vec<Shown> = SETTINGS
             .iter()
             .map(|s| {
@@ -315,8 +316,9 @@ impl Config {
                     Some(v) if s.is_secret() => Some(redact::scrub(v)).filter(|m| m != v).unwrap_or_else(|| redact::MASK.to_string()),
                     Some(v) => v.to_string(),
                 };
+                let found_in = secret_locations.iter().find(|(name, _)| *name == s.name).map(|(_, store)| *store);
                 let stored_in = match (s.is_secret(), stored) {
-                    (true, _) => secret_store.to_string(),
+                    (true, _) => found_in.unwrap_or(secret_store).to_string(),
                     (false, true) => "azure_sync.settings".to_string(),
                     (false, false) => "default".to_string(),
                 };
@@ -389,12 +391,14 @@ mod tests {
             ("download_concurrency".to_string(), "8".to_string()),
         ]);
         assert_eq!(c.concurrency(), 8);
-        let shown = c.show("azure_sync.secrets");
+        let shown = c.show(&[("azure_url", "vault")], "azure_sync.secrets");
         let value = |n: &str| shown.iter().find(|r| r.name == n).unwrap().value.clone();
         assert_eq!(value("service_role_key"), redact::MASK, "a short key has nothing to scrub and is masked whole");
         assert_eq!(value("azure_url"), "https://a.blob.core.windows.net/c?sp=rl&se=2030-01-01&sig=*****");
         assert_eq!(value("sas_expires_at"), "2030-01-01");
         assert_eq!(value("auth_url"), "(not set)");
-        assert_eq!(shown.iter().find(|r| r.name == "bucket").unwrap().stored_in, "default");
+        let stored_in = |n: &str| shown.iter().find(|r| r.name == n).unwrap().stored_in.clone();
+        assert_eq!(stored_in("bucket"), "default");
+        assert_eq!((stored_in("azure_url"), stored_in("service_role_key")), ("vault".into(), "azure_sync.secrets".into()), "each secret where it was found");
     }
 }

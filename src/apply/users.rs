@@ -74,10 +74,13 @@ pub fn record_users_file(generated_at: Timestamp, sha256: &str, deletions_blocke
 }
 
 /// A DBA's one-time permission to pass the deletion guard, valid for `hours`, for at most
-/// `max_count` deletions when given; returns its id.
+/// `max_count` deletions when given; returns its id. `granted_by` names the DBA who logged in
+/// (session_user): allow_mass_deletion() runs as the extension's owner, whom the column's
+/// default (current_user) would record instead.
 pub fn grant_deletion_allowance(reason: Option<&str>, max_count: Option<i32>, hours: i64) -> Result<i64, SyncError> {
     let id = Spi::get_one_with_args::<i64>(
-        "INSERT INTO azure_sync.deletion_allowances (reason, max_count, expires_at) VALUES ($1, $2, now() + make_interval(hours => $3::int)) RETURNING id",
+        "INSERT INTO azure_sync.deletion_allowances (granted_by, reason, max_count, expires_at)
+         VALUES (session_user, $1, $2, now() + make_interval(hours => $3::int)) RETURNING id",
         &[reason.into(), max_count.into(), hours.into()],
     )?;
     Ok(id.expect("RETURNING gives a row"))

@@ -308,21 +308,14 @@ fn the_subtransaction_helper_keeps_the_good_and_undoes_the_bad() {
     assert_eq!(count("SELECT count(*) FROM subtxn_probe"), 2);
 }
 
-/// A stand-in for Supabase Vault with its documented interface (no encryption: it only has to
-/// prove that secrets go there and are read from there).
+/// The Vault stand-in of the end-to-end tests (tests/standins/vault.sql), which behaves like
+/// supabase_vault 0.3.1 on every point azure_sync depends on.
 fn create_vault_stand_in() {
-    Spi::run(
-        "CREATE SCHEMA vault;
-         CREATE TABLE vault.secrets (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text UNIQUE, description text NOT NULL DEFAULT '',
-             secret text NOT NULL, key_id uuid, nonce bytea, created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
-         CREATE FUNCTION vault.create_secret(new_secret text, new_name text DEFAULT NULL, new_description text DEFAULT '', new_key_id uuid DEFAULT NULL)
-             RETURNS uuid LANGUAGE sql AS $$ INSERT INTO vault.secrets (secret, name, description) VALUES (new_secret, new_name, new_description) RETURNING id $$;
-         CREATE FUNCTION vault.update_secret(secret_id uuid, new_secret text DEFAULT NULL, new_name text DEFAULT NULL, new_description text DEFAULT NULL, new_key_id uuid DEFAULT NULL)
-             RETURNS void LANGUAGE sql AS $$ UPDATE vault.secrets SET secret = coalesce(new_secret, secret), name = coalesce(new_name, name),
-                 description = coalesce(new_description, description), updated_at = now() WHERE id = secret_id $$;
-         CREATE VIEW vault.decrypted_secrets AS SELECT id, name, description, secret, secret AS decrypted_secret, key_id, nonce, created_at, updated_at FROM vault.secrets;",
-    )
-    .unwrap();
+    Spi::run(include_str!("../../tests/standins/vault.sql")).unwrap();
+}
+
+fn vault_names() -> String {
+    Spi::get_one::<String>("SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM vault.secrets").unwrap().unwrap()
 }
 
 #[pg_test]
@@ -337,5 +330,51 @@ fn secrets_go_to_vault_when_it_exists() {
     let shown = Spi::get_one::<String>("SELECT string_agg(name || '=' || value || '@' || stored_in, ' ') FROM azure_sync.show_config() WHERE is_secret").unwrap().unwrap();
     assert!(shown.contains("azure_url=https://acct.blob.core.windows.net/data?sp=rl&se=2031-01-01&sig=*****@vault"), "{shown}");
     assert!(shown.contains("service_role_key=*****@vault") && !shown.contains("vault-held-key"), "{shown}");
+}
+
+#[pg_test]
+fn clearing_a_secret_removes_it_from_vault_and_creates_nothing() {
+    create_vault_stand_in();
+    Spi::run("SELECT * FROM azure_sync.configure(service_role_key => 'key-to-clear')").unwrap();
+    assert_eq!(vault_names(), "azure_sync.service_role_key");
+    Spi::run("SELECT * FROM azure_sync.configure(service_role_key => '')").unwrap();
+    assert_eq!(vault_names(), "", "an emptied secret is removed, not kept empty");
+    Spi::run("SELECT * FROM azure_sync.configure(azure_connection_string => '')").unwrap();
+    assert_eq!(vault_names(), "", "clearing a secret never set creates nothing");
+    let shown = Spi::get_one::<String>("SELECT value FROM azure_sync.show_config() WHERE name = 'service_role_key'").unwrap().unwrap();
+    assert_eq!(shown, "(not set)");
+}
+
+#[pg_test]
+fn secrets_stored_before_vault_arrived_are_still_read_then_moved_into_it() {
+    Spi::run("SELECT * FROM azure_sync.configure(azure_url => 'https://acct.blob.core.windows.net/data?sp=rl&se=2030-01-01&sig=EARLYSIG', service_role_key => 'early-key')").unwrap();
+    create_vault_stand_in();
+    // Not hidden: read from where they are, and show_config() says where that is.
+    let shown = Spi::get_one::<String>("SELECT string_agg(name || '@' || stored_in, ' ' ORDER BY name) FROM azure_sync.show_config() WHERE is_secret AND value <> '(not set)'").unwrap().unwrap();
+    assert_eq!(shown, "azure_url@azure_sync.secrets service_role_key@azure_sync.secrets");
+    let url = Spi::get_one::<String>("SELECT value FROM azure_sync.show_config() WHERE name = 'sas_expires_at'").unwrap();
+    assert_eq!(url.as_deref(), Some("2030-01-01"), "the SAS is still read");
+    // Any configure() call moves them; a secret given in the same call wins over the old copy.
+    Spi::run("SELECT * FROM azure_sync.configure(service_role_key => 'new-key')").unwrap();
+    assert_eq!(count("SELECT count(*) FROM azure_sync.secrets"), 0, "nothing left behind in the table");
+    assert_eq!(vault_names(), "azure_sync.azure_url,azure_sync.service_role_key");
+    let key = Spi::get_one::<String>("SELECT decrypted_secret FROM vault.decrypted_secrets WHERE name = 'azure_sync.service_role_key'").unwrap();
+    assert_eq!(key.as_deref(), Some("new-key"));
+    let url = Spi::get_one::<String>("SELECT decrypted_secret FROM vault.decrypted_secrets WHERE name = 'azure_sync.azure_url'").unwrap().unwrap();
+    assert!(url.ends_with("sig=EARLYSIG"), "moved as it was");
+    let stored = Spi::get_one::<String>("SELECT secret FROM vault.secrets WHERE name = 'azure_sync.service_role_key'").unwrap().unwrap();
+    assert_ne!(stored, "new-key", "Vault keeps it encrypted");
+}
+
+#[pg_test]
+fn forget_secrets_removes_every_secret_of_ours_and_nothing_else() {
+    create_vault_stand_in();
+    Spi::run("SELECT vault.create_secret('not ours', 'portal.other_key')").unwrap();
+    Spi::run("SELECT * FROM azure_sync.configure(azure_url => 'https://acct.blob.core.windows.net/data?sp=rl&sig=S', service_role_key => 'k')").unwrap();
+    // A name an earlier version may have used goes too: everything with our prefix.
+    Spi::run("SELECT vault.create_secret('old', 'azure_sync.retired_setting')").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT azure_sync.forget_secrets()").unwrap(), Some(3));
+    assert_eq!(vault_names(), "portal.other_key");
+    assert_eq!(Spi::get_one::<i64>("SELECT azure_sync.forget_secrets()").unwrap(), Some(0), "again: nothing to do");
 }
 }
