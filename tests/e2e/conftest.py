@@ -21,7 +21,9 @@ SEEN_ERRORS = []
 
 @pytest.fixture(scope="session")
 def cluster():
-    return harness.Cluster(WORKDIR / "e2e", port=int(os.environ.get("AZURE_SYNC_E2E_PORT", "28816")), dbname="azure_sync_e2e").ensure_started()
+    # One cluster per major: the suite runs on 15 and on 17.
+    folder = "e2e" if harness.PG_MAJOR == 15 else f"e2e-pg{harness.PG_MAJOR}"
+    return harness.Cluster(WORKDIR / folder, port=int(os.environ.get("AZURE_SYNC_E2E_PORT", "28816")), dbname="azure_sync_e2e").ensure_started()
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +42,10 @@ def db(cluster):
     conn.add_notice_handler(lambda d: conn.notices.append(d.message_primary))
     yield conn
     conn.close()
+
+
+# For the tests that need pg_cron, which is not installed for every major here.
+needs_pg_cron = pytest.mark.skipif(not harness.PG_CRON, reason=harness.NO_PG_CRON)
 
 
 def sql_error(conn, sql, params=None):

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 import generate
-from conftest import SEEN_ERRORS, WORKDIR, configure, sql_error
+from conftest import SEEN_ERRORS, WORKDIR, configure, needs_pg_cron, sql_error
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from standins import supabase  # noqa: E402
@@ -385,7 +385,9 @@ def test_reconcile_auth_finds_and_repairs_each_kind_of_drift(sb):
     again = sb.db.execute("SELECT azure_sync.reconcile_auth()").fetchone()[0]
     assert (again["missing_auth_users"], again["orphans"], again["mismatched"]) == ([], [], [])
 
-    # schedule() runs it daily beside the sync when Auth is configured.
+
+@needs_pg_cron
+def test_schedule_runs_reconcile_daily_beside_the_sync_when_auth_is_configured(sb):
     sb.db.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
     sb.db.execute("SELECT azure_sync.schedule()")
     jobs = dict(sb.db.execute("SELECT jobname, schedule FROM cron.job WHERE jobname LIKE 'azure-sync%'").fetchall())
