@@ -70,11 +70,14 @@ class Cluster:
     """A scratch cluster of the PostgreSQL under test (pg_cron preloaded where it is installed),
     listening on 127.0.0.1 only, trust auth."""
 
-    def __init__(self, workdir, port=None, dbname="azure_sync"):
+    def __init__(self, workdir, port=None, dbname="azure_sync", pg_bin=None, preload_cron=None):
+        """`pg_bin`: another installation's programs (the package test's copy)."""
         self.workdir = Path(workdir)
         self.pgdata = self.workdir / "pgdata"
         self.port = port or 28815
         self.dbname = dbname
+        self.pg_bin = Path(pg_bin) if pg_bin else PG_BIN
+        self.preload_cron = PG_CRON if preload_cron is None else preload_cron
 
     def ensure_started(self):
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -83,32 +86,32 @@ class Cluster:
         if port_file.exists():
             self.port = int(port_file.read_text())
         if not (self.pgdata / "PG_VERSION").exists():
-            as_postgres(str(PG_BIN / "initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
+            as_postgres(str(self.pg_bin / "initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
             with open(self.pgdata / "postgresql.conf", "a") as conf:
                 conf.write(
                     f"\n# azure_sync scratch cluster\nlisten_addresses = '127.0.0.1'\n"
                     f"unix_socket_directories = '{self.workdir}'\nmax_connections = 50\nfsync = off\nlogging_collector = off\n"
                 )
-                if PG_CRON:
+                if self.preload_cron:
                     conf.write(f"shared_preload_libraries = 'pg_cron'\ncron.database_name = '{self.dbname}'\ncron.host = '{self.workdir}'\n")
-        if as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "status", check=False).returncode != 0:
+        if as_postgres(str(self.pg_bin / "pg_ctl"), "-D", str(self.pgdata), "status", check=False).returncode != 0:
             # Stopped: start on the preferred port when free, else any (another cluster,
             # a CI run's or a session's, may hold it); the last port= line wins.
             self.port = free_port(self.port)
             port_file.write_text(str(self.port))
             with open(self.pgdata / "postgresql.conf", "a") as conf:
                 conf.write(f"port = {self.port}\n")
-            as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.workdir / "server.log"), "-w", "start")
+            as_postgres(str(self.pg_bin / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.workdir / "server.log"), "-w", "start")
         with self.connect("postgres") as c:
             if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.dbname,)).fetchone():
                 c.execute(f'CREATE DATABASE "{self.dbname}"')
         return self
 
     def restart(self):
-        as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.workdir / "server.log"), "-w", "restart")
+        as_postgres(str(self.pg_bin / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.workdir / "server.log"), "-w", "restart")
 
     def stop(self):
-        as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "stop", check=False)
+        as_postgres(str(self.pg_bin / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "stop", check=False)
 
     def connect(self, dbname=None, autocommit=True):
         return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname or self.dbname, autocommit=autocommit)
@@ -118,7 +121,7 @@ class Cluster:
         with self.connect() as c:
             c.execute("DROP EXTENSION IF EXISTS azure_sync CASCADE")
             c.execute("DROP SCHEMA IF EXISTS azure_sync CASCADE")
-            if PG_CRON:
+            if self.preload_cron:
                 c.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
             c.execute("CREATE EXTENSION azure_sync")
 

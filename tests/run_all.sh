@@ -1,26 +1,47 @@
 #!/usr/bin/env bash
 # Every test of azure_sync, on a fresh machine or a warm one:
 #   1. installs what is missing (tests/setup.sh),
-#   2. unit tests and #[pg_test]s (cargo pgrx test, server run as the postgres user),
-#   3. installs the extension into Debian's PostgreSQL 15,
-#   4. end-to-end tests (pytest) on a scratch cluster with pg_cron, Azurite and the stand-ins.
+#   2. for PostgreSQL 15 and then 17 (AZURE_SYNC_PG_MAJORS="15" runs one):
+#      unit tests and #[pg_test]s (cargo pgrx test, server run as the postgres user),
+#      the extension installed into that PostgreSQL,
+#      end-to-end tests (pytest) on a scratch cluster with Azurite and the stand-ins; on 17,
+#      which has no pg_cron here, pytest lists the tests it skips and why,
+#   3. the release packages of both majors, installed by copying files only (tests/package.sh).
+# Extra arguments go to pytest.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 work="${AZURE_SYNC_WORKDIR:-/tmp/azure_sync_work}"
 export AZURE_SYNC_WORKDIR="$work"
+majors="${AZURE_SYNC_PG_MAJORS:-15 17}"
 
 "$here/setup.sh"
 
-mkdir -p "$work/pgrx-test"
-chown postgres:postgres "$work" "$work/pgrx-test"
+pg_config_of() {
+  case "$1" in
+    15) echo /usr/lib/postgresql/15/bin/pg_config ;;
+    17) echo "${AZURE_SYNC_PG17_PREFIX:-/opt/postgresql-17.11}/bin/pg_config" ;;
+    *) echo "no PostgreSQL $1 here (15 and 17 are)" >&2; exit 2 ;;
+  esac
+}
 
-echo "== unit tests and pg_tests"
-(cd "$root" && cargo pgrx test pg15 --runas postgres --pgdata "$work/pgrx-test/pgdata")
+mkdir -p "$work"
+chown postgres:postgres "$work"
+for major in $majors; do
+  pg_config="$(pg_config_of "$major")"
+  mkdir -p "$work/pgrx-test$major"
+  chown postgres:postgres "$work/pgrx-test$major"
 
-echo "== installing the extension into PostgreSQL 15"
-(cd "$root" && cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >/dev/null)
+  echo "== PostgreSQL $major: unit tests and pg_tests"
+  (cd "$root" && cargo pgrx test "pg$major" --runas postgres --pgdata "$work/pgrx-test$major/pgdata")
 
-echo "== end-to-end tests"
-cd "$here"
-exec "$here/.venv/bin/python" -m pytest e2e -q -p no:cacheprovider "$@"
+  echo "== PostgreSQL $major: installing the extension"
+  (cd "$root" && cargo pgrx install --pg-config "$pg_config" >/dev/null)
+
+  echo "== PostgreSQL $major: end-to-end tests"
+  (cd "$here" && AZURE_SYNC_PG_CONFIG="$pg_config" AZURE_SYNC_E2E_PORT="289$major" \
+     "$here/.venv/bin/python" -m pytest e2e -q -rs -p no:cacheprovider "$@")
+done
+
+echo "== release packages"
+"$here/package.sh" --test $majors
