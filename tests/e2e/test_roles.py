@@ -180,7 +180,7 @@ def test_a_failing_configure_leaves_no_secret_in_the_server_log(cluster, db, dba
     try:
         db.execute("CREATE OR REPLACE FUNCTION vault.create_secret(new_secret text, new_name text DEFAULT NULL, new_description text DEFAULT '', new_key_id uuid DEFAULT NULL) "
                    "RETURNS uuid LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'permission denied for table secrets' USING ERRCODE = '42501'; END $$")
-        err = sql_error(dba, f"SELECT * FROM azure_sync.configure(service_role_key => 'LEAKC{marker}')")
+        err = refusal(dba, f"SELECT * FROM azure_sync.configure(service_role_key => 'LEAKC{marker}')")
         assert "permission denied for table secrets" in err, err
     finally:
         db.execute("DROP SCHEMA vault CASCADE")
