@@ -41,7 +41,7 @@ for major in $majors; do
 
   echo "== PostgreSQL $major: end-to-end tests"
   (cd "$here" && AZURE_SYNC_PG_CONFIG="$pg_config" AZURE_SYNC_E2E_PORT="289$major" \
-     "$here/.venv/bin/python" -m pytest e2e -q -rs -p no:cacheprovider "$@")
+     "$here/.venv/bin/python" -m pytest e2e -q -p no:cacheprovider "$@")
 done
 
 # PostgreSQL 16: the same source compiles against it (Cargo feature pg16); not run.

@@ -91,3 +91,13 @@ def container(azurite, db):
     cc = generate.write_container(azurite.service(), name, blobs)
     configure(db, azure_url=azurite.container_sas_url(name, "rl", expiry_hours=24 * 60))
     return {"name": name, "pop": pop, "blobs": blobs, "client": cc}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name every skipped test and why, with the major it ran on (pg_cron is missing on 17)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped:
+        terminalreporter.section(f"skipped on PostgreSQL {harness.PG_MAJOR}: {len(skipped)}")
+        for report in skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            terminalreporter.write_line(f"{report.nodeid}: {reason.removeprefix('Skipped: ')}")

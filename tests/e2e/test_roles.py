@@ -92,6 +92,11 @@ def test_a_dba_granted_azure_sync_admin_operates_the_whole_api(db, dba, containe
         "the DBA who logged in is recorded, not the owner the function runs as"
     assert dba.execute("SELECT azure_sync.clear_future_stamps()").fetchone()[0] is not None
     assert "configure(auth_url" in sql_error(dba, "SELECT azure_sync.reconcile_auth()"), "refused for want of Auth, not of a right"
+    assert dba.execute("SELECT azure_sync.unschedule()").fetchone()[0] is False, "no job of ours yet"
+    if not harness.PG_CRON:
+        # Where pg_cron is missing the DBA is told what is missing, not refused a right (with
+        # pg_cron, test_a_dba_schedules_a_pg_cron_job_that_runs_as_azure_sync_admin).
+        assert "pg_cron is not available here" in sql_error(dba, "SELECT azure_sync.schedule()")
 
     # What the role may not do: read a secret, write a table, touch what it was not granted.
     refusal(dba, "SELECT * FROM azure_sync.secrets")

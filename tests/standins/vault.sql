@@ -4,11 +4,12 @@
 -- unique name; `create_secret(secret, name, description)` returns the new id;
 -- `update_secret(id, secret, ...)` keeps the row and its id; there is no delete function (a
 -- secret goes with DELETE FROM vault.secrets); `decrypted_secrets` shows the plain text; and
--- nothing in the schema is granted to anyone. Used by the pg_tests (include_str!) and the
--- end-to-end tests.
+-- nothing in the schema is granted to anyone; create_secret and update_secret are SECURITY
+-- DEFINER with an empty search_path (supabase/vault sql/supabase_vault--0.3.0.sql). Used by
+-- the pg_tests (include_str!) and the end-to-end tests.
 CREATE SCHEMA vault;
 CREATE TABLE vault.secrets (
-    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     name        text,
     description text NOT NULL DEFAULT '',
     secret      text NOT NULL,
@@ -23,10 +24,10 @@ CREATE FUNCTION vault._encrypt(plain text) RETURNS text LANGUAGE sql IMMUTABLE
 CREATE FUNCTION vault._decrypt(stored text) RETURNS text LANGUAGE sql IMMUTABLE
     AS $$ SELECT convert_from(decode(substr(stored, 5), 'base64'), 'UTF8') $$;
 CREATE FUNCTION vault.create_secret(new_secret text, new_name text DEFAULT NULL, new_description text DEFAULT '', new_key_id uuid DEFAULT NULL)
-    RETURNS uuid LANGUAGE sql
+    RETURNS uuid LANGUAGE sql SECURITY DEFINER SET search_path = ''
     AS $$ INSERT INTO vault.secrets (secret, name, description, key_id) VALUES (vault._encrypt(new_secret), new_name, new_description, new_key_id) RETURNING id $$;
 CREATE FUNCTION vault.update_secret(secret_id uuid, new_secret text DEFAULT NULL, new_name text DEFAULT NULL, new_description text DEFAULT NULL, new_key_id uuid DEFAULT NULL)
-    RETURNS void LANGUAGE sql
+    RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = ''
     AS $$ UPDATE vault.secrets SET secret = coalesce(vault._encrypt(new_secret), secret), name = coalesce(new_name, name),
               description = coalesce(new_description, description), key_id = coalesce(new_key_id, key_id), updated_at = CURRENT_TIMESTAMP
           WHERE id = secret_id $$;
