@@ -167,6 +167,11 @@ fn configure_settings(given: Vec<(&str, Option<String>)>) {
     if !moved.is_empty() {
         pgrx::notice!("azure_sync: moved {} from {} into Vault", moved.join(", "), apply::settings::TABLE_STORE);
     }
+    config::check_secret_destinations(&apply::settings::load().or_raise(), &given).or_raise();
+    if given.iter().any(|(name, value)| *name == "ca_bundle" && value.as_deref().is_some_and(|v| !v.trim().is_empty())) {
+        // The server reads that file: only for whom PostgreSQL lets read server files.
+        apply::settings::may_read_server_files().or_raise();
+    }
     for (name, value) in given {
         let Some(value) = value else { continue };
         let setting = config::setting(name).or_raise();

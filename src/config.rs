@@ -161,6 +161,31 @@ macro_rules! settings_table {
 }
 for_each_setting!(settings_table);
 
+/// Settings that say where a secret is sent, with that secret. Whoever may configure but not
+/// read the secrets (azure_sync_admin) must not be able to send a stored secret somewhere new
+/// (their own server): such a setting changes only together with its secret, in one call. The
+/// SAS URL and the connection string carry their endpoint inside the secret itself.
+const SECRET_DESTINATIONS: &[(&str, &str)] = &[("auth_url", "service_role_key"), ("storage_url", "service_role_key")];
+
+/// Refuse a configure() call that would send a stored secret to a new endpoint without the
+/// secret being given again. `given`: the call's (name, value) pairs, None for not given.
+pub fn check_secret_destinations(stored: &Config, given: &[(&str, Option<String>)]) -> Result<(), ConfigError> {
+    let value_of = |name: &str| given.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_deref());
+    for (destination, secret) in SECRET_DESTINATIONS {
+        let Some(Some(new)) = value_of(destination) else { continue };
+        let new = new.trim();
+        let moved = !new.is_empty() && stored.text(destination) != Some(new);
+        let secret_kept = stored.text(secret).is_some() && value_of(secret).flatten().is_none();
+        if moved && secret_kept {
+            return Err(ConfigError::Invalid(format!(
+                "{destination} would send the stored {secret} to a new endpoint: give {secret} in the same call \
+                 (configure({destination} => '...', {secret} => '...'))"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn setting(name: &str) -> Result<&'static Setting, ConfigError> {
     SETTINGS.iter().find(|s| s.name == name).ok_or_else(|| ConfigError::Unknown(name.to_string()))
 }
@@ -366,6 +391,28 @@ mod tests {
         assert!(check("azure_url", "https://a.blob.core.windows.net/c").unwrap_err().contains("no query string"));
         assert!(check("max_retries", "0").is_ok());
         assert!(setting("nope").is_err());
+    }
+
+    #[test]
+    fn an_endpoint_that_receives_a_secret_changes_only_with_it() {
+        let stored = Config::from_stored([
+            ("auth_url".to_string(), "https://a.supabase.co/auth/v1".to_string()),
+            ("service_role_key".to_string(), "key".to_string()),
+        ]);
+        let call = |pairs: &[(&'static str, Option<&str>)]| {
+            let given: Vec<(&str, Option<String>)> = pairs.iter().map(|(n, v)| (*n, v.map(str::to_string))).collect();
+            check_secret_destinations(&stored, &given).map_err(|e| e.to_string())
+        };
+        let refused = call(&[("auth_url", Some("https://evil.example/auth/v1"))]).unwrap_err();
+        assert!(refused.starts_with("auth_url would send the stored service_role_key to a new endpoint"), "{refused}");
+        assert!(call(&[("storage_url", Some("https://evil.example/storage/v1"))]).is_err());
+        assert!(call(&[("storage_url", Some("https://x.example/storage/v1")), ("service_role_key", Some(""))]).is_ok(), "the key goes: nothing is sent");
+        assert!(call(&[("auth_url", Some("https://new.example/auth/v1")), ("service_role_key", Some("new-key"))]).is_ok());
+        assert!(call(&[("auth_url", Some("https://a.supabase.co/auth/v1 "))]).is_ok(), "the same endpoint again");
+        assert!(call(&[("auth_url", Some(""))]).is_ok(), "cleared: sent nowhere");
+        assert!(call(&[("auth_url", None), ("download_concurrency", Some("2"))]).is_ok());
+        let no_key = Config::from_stored([]);
+        assert!(check_secret_destinations(&no_key, &[("storage_url", Some("https://x.example".to_string()))]).is_ok(), "no secret to send");
     }
 
     #[test]

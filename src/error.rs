@@ -29,6 +29,9 @@ pub enum SyncError {
     /// Input refused as a whole (a GeneratedAt from the future).
     #[error("{0}")]
     Refused(String),
+    /// The role that logged in may not do this (beyond what EXECUTE on the function grants).
+    #[error("{0}")]
+    Privilege(String),
     /// A worker thread panicked or vanished: a defect of azure_sync, reported, never silent.
     #[error("{0}")]
     Worker(String),
@@ -53,6 +56,7 @@ impl SyncError {
         match self {
             SyncError::Contract { .. } | SyncError::Argument(_) | SyncError::Refused(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             SyncError::Worker(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            SyncError::Privilege(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             SyncError::Config(ConfigError::Invalid(_) | ConfigError::Unknown(_)) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             SyncError::Config(ConfigError::Missing(_)) => PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
             SyncError::Spi(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,

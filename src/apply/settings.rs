@@ -163,6 +163,19 @@ pub fn forget_secrets() -> Result<i64, SyncError> {
     Ok(removed)
 }
 
+/// Whether the role that logged in may have the server read a file of its choosing (the CA
+/// bundle): a superuser or a member of pg_read_server_files, as for pg_read_file(). configure()
+/// runs as the owner, so the check is on session_user.
+pub fn may_read_server_files() -> Result<(), SyncError> {
+    let allowed = Spi::get_one::<bool>("SELECT pg_catalog.pg_has_role(session_user, 'pg_read_server_files', 'MEMBER')")?.unwrap_or(false);
+    if allowed {
+        return Ok(());
+    }
+    Err(SyncError::Privilege(
+        "ca_bundle names a file the server reads: only a superuser or a member of pg_read_server_files may set it".into(),
+    ))
+}
+
 /// PostgreSQL writes a failing statement into the server log, literals included
 /// (log_min_error_statement): a configure() call that fails would leave the secret it was
 /// given there. Until `restore` is called, an error in this transaction is logged without its

@@ -107,6 +107,23 @@ def test_a_dba_granted_azure_sync_admin_operates_the_whole_api(db, dba, containe
     assert db.execute("SELECT count(*) FROM azure_sync.secrets").fetchone()[0] == 0
 
 
+def test_a_dba_can_neither_send_a_secret_elsewhere_nor_have_the_server_read_a_file(db, dba):
+    configure(db, auth_url="https://project.supabase.co/auth/v1", service_role_key="the-service-key-123")
+    err = sql_error(dba, "SELECT * FROM azure_sync.configure(auth_url => 'https://collector.example/auth/v1')")
+    assert "auth_url would send the stored service_role_key to a new endpoint: give service_role_key in the same call" in err, err
+    err = sql_error(dba, "SELECT * FROM azure_sync.configure(storage_url => 'https://collector.example/storage/v1')")
+    assert "storage_url would send the stored service_role_key" in err, err
+    assert dict(dba.execute("SELECT name, value FROM azure_sync.show_config()").fetchall())["storage_url"] == "(not set)", "nothing stored"
+    # With the key given again, the DBA moves the endpoint: they knew the secret anyway.
+    shown = dict(dba.execute("SELECT name, value FROM azure_sync.configure(auth_url => 'https://new.supabase.co/auth/v1', "
+                             "service_role_key => 'the-new-key-456')").fetchall())
+    assert shown["auth_url"] == "https://new.supabase.co/auth/v1"
+    # The server reads ca_bundle's file: not for a role that may not read server files.
+    err = refusal(dba, "SELECT * FROM azure_sync.configure(ca_bundle => '/etc/passwd')")
+    assert "only a superuser or a member of pg_read_server_files may set it" in err, err
+    assert "root:" not in err
+
+
 def test_a_role_not_granted_is_refused_every_call_cleanly(db, stranger, container):
     calls = ["SELECT * FROM azure_sync.configure(download_concurrency => 2)", "SELECT * FROM azure_sync.show_config()",
              "SELECT azure_sync.run()", "SELECT azure_sync.schedule()", "SELECT azure_sync.unschedule()",

@@ -213,12 +213,19 @@ def test_a_listing_failure_is_recorded_as_a_failed_run(db, azurite, container):
 
 
 def test_schedule_without_pg_cron_says_what_is_missing(cluster, db):
-    db.execute("DROP EXTENSION IF EXISTS pg_cron")
-    err = sql_error(db, "SELECT azure_sync.schedule()")
-    if harness.PG_CRON:
-        assert "pg_cron is not available here: then run CREATE EXTENSION pg_cron in database azure_sync_e2e" in err, err
-    else:
-        # Named for the server's own major, never an assumed 15.
-        assert f"pg_cron is not installed on this server (Debian: apt-get install postgresql-{harness.PG_MAJOR}-cron); " \
-               "add pg_cron to shared_preload_libraries" in err, err
-    assert db.execute("SELECT azure_sync.unschedule()").fetchone()[0] is False
+    # In a database of its own: dropping pg_cron where its scheduler works would leave the
+    # scheduler blind to the jobs of a later CREATE EXTENSION until the server restarts.
+    with cluster.connect("postgres") as c:
+        c.execute("DROP DATABASE IF EXISTS azure_sync_nocron WITH (FORCE)")
+        c.execute("CREATE DATABASE azure_sync_nocron")
+    with cluster.connect("azure_sync_nocron") as other:
+        other.execute("CREATE EXTENSION azure_sync")
+        err = sql_error(other, "SELECT azure_sync.schedule()")
+        if harness.PG_CRON:
+            assert "pg_cron is not available here: set cron.database_name = 'azure_sync_nocron' in postgresql.conf (now: azure_sync_e2e); " \
+                   "then run CREATE EXTENSION pg_cron in database azure_sync_nocron" in err, err
+        else:
+            # Named for the server's own major, never an assumed 15.
+            assert f"pg_cron is not installed on this server (Debian: apt-get install postgresql-{harness.PG_MAJOR}-cron); " \
+                   "add pg_cron to shared_preload_libraries" in err, err
+        assert other.execute("SELECT azure_sync.unschedule()").fetchone()[0] is False

@@ -53,7 +53,8 @@ def test_a_private_ca_is_trusted_only_through_ca_bundle(sb, azurite_https, test_
     storage = supabase.Storage(conninfo, WORKDIR / "standin-logs", WORKDIR / f"storage-tls-{uuid.uuid4().hex[:8]}", tls=test_ca[:2])
     try:
         assert storage.url.startswith("https://") and azurite_https.endpoint.startswith("https://")
-        configure(sb.db, azure_url=azurite_https.container_sas_url(name, "rl", 24 * 60), storage_url=storage.url, auth_url="")
+        configure(sb.db, azure_url=azurite_https.container_sas_url(name, "rl", 24 * 60), storage_url=storage.url, auth_url="",
+                  service_role_key=SERVICE_KEY)
         refused = run(sb.db)
         assert refused["status"] == "failed", refused
         reason = refused["errors"][0]["reason"]
