@@ -145,8 +145,8 @@ fn clear_future_stamps() -> JsonB {
     to_jsonb(apply::repair::clear_future_stamps(not_after).or_raise())
 }
 
-fn config_rows() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
-    let (config, locations) = apply::settings::load_with_locations().or_raise();
+/// show_config()'s rows of what is stored.
+fn config_rows((config, locations): apply::settings::Stored) -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
     let store = apply::settings::secret_store().or_raise();
     TableIterator::new(config.show(&locations, store).into_iter().map(|r| (r.name, r.value, r.is_secret, r.stored_in, r.description)))
 }
@@ -156,13 +156,14 @@ fn config_rows() -> TableIterator<'static, (name!(name, String), name!(value, St
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn show_config() -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
-    config_rows()
+    config_rows(apply::settings::load_with_locations().or_raise())
 }
 
 /// Check and store what configure() was given (name, value; None leaves a value as it is),
 /// then check the whole configuration as a run would use it (endpoints, the CA bundle): a
-/// mistake is refused now, with everything rolled back, not found at 3 a.m.
-fn configure_settings(given: Vec<(&str, Option<String>)>) {
+/// mistake is refused now, with everything rolled back, not found at 3 a.m. Returns what is
+/// stored afterwards.
+fn configure_settings(given: Vec<(&str, Option<String>)>) -> apply::settings::Stored {
     let moved = apply::settings::move_secrets_into_vault().or_raise();
     if !moved.is_empty() {
         pgrx::notice!("azure_sync: moved {} from {} into Vault", moved.join(", "), apply::settings::TABLE_STORE);
@@ -183,7 +184,7 @@ fn configure_settings(given: Vec<(&str, Option<String>)>) {
         setting.check(value).or_raise();
         apply::settings::store(setting, value).or_raise();
     }
-    let config = apply::settings::load().or_raise();
+    let (config, locations) = apply::settings::load_with_locations().or_raise();
     config.tls().or_raise();
     if let Err(e @ config::ConfigError::Invalid(_)) = config.container() {
         SyncError::from(e).raise();
@@ -193,6 +194,7 @@ fn configure_settings(given: Vec<(&str, Option<String>)>) {
             config.check_endpoint(what, url).or_raise();
         }
     }
+    (config, locations)
 }
 
 /// `configure(<setting> => value, ...)`: one argument per setting of crate::config's table,
@@ -210,8 +212,8 @@ macro_rules! configure_function {
         fn configure($($args)*) -> TableIterator<'static, (name!(name, String), name!(value, String), name!(is_secret, bool), name!(stored_in, String), name!(description, String))> {
             // Before anything can fail: the statement carries the secrets it sets.
             let log_guard = apply::settings::StatementLogGuard::hide_failing_statement().or_raise();
-            configure_settings(vec![$((stringify!($names), $names.map(|v| v.to_string()))),*]);
-            let rows = config_rows();
+            let stored = configure_settings(vec![$((stringify!($names), $names.map(|v| v.to_string()))),*]);
+            let rows = config_rows(stored);
             log_guard.restore().or_raise();
             rows
         }

@@ -19,12 +19,17 @@ HERE = Path(__file__).resolve().parent
 PG_CONFIG = Path(os.environ.get("AZURE_SYNC_PG_CONFIG", "/usr/lib/postgresql/15/bin/pg_config"))
 
 
-def pg_config(flag):
-    return subprocess.run([str(PG_CONFIG), flag], check=True, capture_output=True, text=True).stdout.strip()
+def pg_config(flag, config=PG_CONFIG):
+    """What `config` (the PostgreSQL under test unless named) says for `flag`."""
+    return subprocess.run([str(config), flag], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def major_of(config=PG_CONFIG):
+    return int(pg_config("--version", config).split()[1].split(".")[0])
 
 
 PG_BIN = Path(pg_config("--bindir"))
-PG_MAJOR = int(pg_config("--version").split()[1].split(".")[0])
+PG_MAJOR = major_of()
 # pg_cron is packaged for Debian's 15 only: the 17 used here has none, and neither do the
 # registries this machine reaches (tests that need it say so when skipped).
 PG_CRON = (Path(pg_config("--pkglibdir")) / "pg_cron.so").exists()
@@ -113,8 +118,8 @@ class Cluster:
     def stop(self):
         as_postgres(str(self.pg_bin / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "stop", check=False)
 
-    def connect(self, dbname=None, autocommit=True):
-        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname or self.dbname, autocommit=autocommit)
+    def connect(self, dbname=None, autocommit=True, user="postgres"):
+        return psycopg.connect(host="127.0.0.1", port=self.port, user=user, dbname=dbname or self.dbname, autocommit=autocommit)
 
     def fresh_extension(self):
         """Drop and create the extension (and pg_cron): every table empty, settings cleared."""

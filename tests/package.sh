@@ -23,12 +23,7 @@ for arg in "$@"; do
 done
 [ ${#majors[@]} -gt 0 ] || majors=(15 17)
 
-pg_config_of() {
-  case "$1" in
-    15) echo /usr/lib/postgresql/15/bin/pg_config ;;
-    17) echo "${AZURE_SYNC_PG17_PREFIX:-/opt/postgresql-17.11}/bin/pg_config" ;;
-  esac
-}
+. "$here/postgres.sh"
 
 python="$here/.venv/bin/python"
 [ -x "$python" ] || python=python3

@@ -26,6 +26,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import harness  # noqa: E402
+from harness import pg_config  # noqa: E402
 
 ALLOWED_LIBS = {"libc.so.6", "libm.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2"}
 NEWEST_GLIBC = (2, 36)
@@ -33,10 +35,6 @@ NEWEST_GLIBC = (2, 36)
 
 def crate_version():
     return re.search(r'^version = "([^"]+)"', (ROOT / "Cargo.toml").read_text(), re.M).group(1)
-
-
-def pg_config(path, flag):
-    return subprocess.run([str(path), flag], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def files_of(package):
@@ -73,13 +71,13 @@ def copy_of_postgres(config, into):
     """A copy of the PostgreSQL that `config` describes, at the same paths under `into`
     (PostgreSQL finds its library and share folders relative to its programs), without any
     azure_sync file: the package must bring all of them."""
-    bindir = Path(pg_config(config, "--bindir"))
-    pkglibdir = Path(pg_config(config, "--pkglibdir"))
-    sharedir = Path(pg_config(config, "--sharedir"))
-    for folder in {bindir.parent, sharedir}:
-        if any(folder != other and other in folder.parents for other in {bindir.parent, sharedir}):
-            continue
-        shutil.copytree(folder, into / folder.relative_to("/"), symlinks=True, dirs_exist_ok=True)
+    bindir = Path(pg_config("--bindir", config))
+    pkglibdir = Path(pg_config("--pkglibdir", config))
+    sharedir = Path(pg_config("--sharedir", config))
+    roots = {bindir.parent, sharedir}
+    for folder in roots:
+        if not any(other in folder.parents for other in roots):  # not already inside the other
+            shutil.copytree(folder, into / folder.relative_to("/"), symlinks=True, dirs_exist_ok=True)
     for old in [*(into / pkglibdir.relative_to("/")).glob("azure_sync*"), *(into / sharedir.relative_to("/") / "extension").glob("azure_sync*")]:
         old.unlink()
     return into / bindir.relative_to("/"), into / pkglibdir.relative_to("/"), into / sharedir.relative_to("/") / "extension"
@@ -87,9 +85,8 @@ def copy_of_postgres(config, into):
 
 def install_and_sync(package, config, version, upgrades):
     import generate
-    import harness
 
-    major = int(pg_config(config, "--version").split()[1].split(".")[0])
+    major = harness.major_of(config)
     work = Path(tempfile.mkdtemp(prefix=f"azure_sync_package_pg{major}_", dir="/tmp"))
     work.chmod(0o755)
     try:

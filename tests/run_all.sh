@@ -18,13 +18,7 @@ majors="${AZURE_SYNC_PG_MAJORS:-15 17}"
 
 "$here/setup.sh"
 
-pg_config_of() {
-  case "$1" in
-    15) echo /usr/lib/postgresql/15/bin/pg_config ;;
-    17) echo "${AZURE_SYNC_PG17_PREFIX:-/opt/postgresql-17.11}/bin/pg_config" ;;
-    *) echo "no PostgreSQL $1 here (15 and 17 are)" >&2; exit 2 ;;
-  esac
-}
+. "$here/postgres.sh"
 
 mkdir -p "$work"
 chown postgres:postgres "$work"

